@@ -1,0 +1,223 @@
+"""The wire contract: every body the API reads or writes, as msgspec Structs.
+
+Field names, value sets and shapes follow the original prototype spec
+(``shared/seed/original-spec.zh.md``) so clients written against it keep working;
+fields it does not have are additions, never renames.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+__all__ = [
+    "RUN_STATUSES",
+    "Artifact",
+    "ArtifactType",
+    "ErrorBody",
+    "LogEntry",
+    "LogPage",
+    "Project",
+    "ProjectCreate",
+    "ProjectStatus",
+    "ProjectSummary",
+    "ProjectUpdate",
+    "ResumeRequest",
+    "RunCreate",
+    "RunDetail",
+    "RunStatus",
+    "RunSummary",
+]
+
+ProjectStatus = Literal["active", "archived"]
+RunStatus = Literal["pending", "running", "completed", "failed", "canceled", "paused"]
+RUN_STATUSES: tuple[str, ...] = RunStatus.__args__  # type: ignore[attr-defined]
+LIVE_STATUSES = frozenset({"pending", "running"})
+ArtifactType = Literal["checkpoint", "tensorboard", "config"]
+
+# Single-line text: at least one visible character, no control characters.
+Line = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
+ShortLine = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+FileName = Annotated[str, Meta(min_length=1, max_length=255)]
+Description = Annotated[str, Meta(max_length=4000)]
+Tag = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Tags = Annotated[list[Tag], Meta(max_length=20)]
+SignalName = Annotated[str, Meta(pattern=r"^(SIG)?[A-Z0-9]{2,8}$")]
+EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
+Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
+
+_BLANK_CHECKED = ("name", "objective", "task_type", "owner", "dataset_name", "training_yaml_name")
+
+
+def _reject_blank(struct: Struct, fields: tuple[str, ...]) -> None:
+    for field in fields:
+        value = getattr(struct, field, None)
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"`{field}` must not be blank")
+    tags = getattr(struct, "tags", None)
+    if isinstance(tags, list):
+        if any(not tag.strip() for tag in tags):
+            raise ValueError("`tags` must not hold blank tags")
+        if len(set(tags)) != len(tags):
+            raise ValueError("`tags` must not repeat a tag")
+
+
+class ProjectCreate(Struct, forbid_unknown_fields=True):
+    """Body of ``POST /projects``."""
+
+    name: ShortLine
+    objective: Line
+    task_type: ShortLine
+    owner: ShortLine
+    dataset_name: FileName
+    training_yaml_name: FileName
+    description: Description = ""
+    tags: Tags = msgspec.field(default_factory=list)
+    # Per-project overrides of the server defaults (None: use the server's).
+    container: ShortLine | None = None
+    workdir: Line | None = None
+    output_dir: Line | None = None
+    save_signal: SignalName | None = None
+
+    def __post_init__(self) -> None:
+        _reject_blank(self, _BLANK_CHECKED)
+
+
+class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Body of ``PATCH /projects/{ref}``: only the fields present change."""
+
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    objective: Line | msgspec.UnsetType = msgspec.UNSET
+    task_type: ShortLine | msgspec.UnsetType = msgspec.UNSET
+    owner: ShortLine | msgspec.UnsetType = msgspec.UNSET
+    dataset_name: FileName | msgspec.UnsetType = msgspec.UNSET
+    training_yaml_name: FileName | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
+    status: ProjectStatus | msgspec.UnsetType = msgspec.UNSET
+    container: ShortLine | None | msgspec.UnsetType = msgspec.UNSET
+    workdir: Line | None | msgspec.UnsetType = msgspec.UNSET
+    output_dir: Line | None | msgspec.UnsetType = msgspec.UNSET
+    save_signal: SignalName | None | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        _reject_blank(self, _BLANK_CHECKED)
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            f: getattr(self, f)
+            for f in self.__struct_fields__
+            if getattr(self, f) is not msgspec.UNSET
+        }
+
+
+class ProjectSummary(Struct, kw_only=True):
+    """One row of ``GET /projects``."""
+
+    id: str
+    name: str
+    description: str
+    status: ProjectStatus
+    objective: str
+    task_type: str
+    owner: str
+    dataset_name: str
+    training_yaml_name: str
+    created_at: datetime
+    updated_at: datetime
+    runs_started: int
+    tags: list[str]
+    container: str | None = None
+    workdir: str | None = None
+    output_dir: str | None = None
+    save_signal: str | None = None
+
+
+class Artifact(Struct, kw_only=True):
+    id: str
+    name: str
+    type: ArtifactType
+    path: str
+    created_at: datetime
+    tags: list[str]
+    step: int | None = None
+    run_id: str | None = None
+
+
+class LogEntry(Struct, kw_only=True):
+    timestamp: datetime
+    level: str
+    message: str
+    seq: int
+    stream: Literal["stdout", "stderr", "system"]
+
+
+class LogPage(Struct, kw_only=True):
+    run_id: str
+    entries: list[LogEntry]
+    next_after: int
+    has_more: bool
+
+
+class RunSummary(Struct, kw_only=True):
+    id: str
+    project_id: str
+    status: RunStatus
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    progress: float
+    start_command: str
+    resume_source_artifact_id: str | None = None
+    parent_run_id: str | None = None
+    exit_code: int | None = None
+    status_message: str | None = None
+
+
+class RunDetail(RunSummary, kw_only=True):
+    """The seed's RunDetail plus what a real run knows (exit code, why it ended)."""
+
+    metrics: dict[str, float] = msgspec.field(default_factory=dict)
+    artifacts: list[Artifact] = msgspec.field(default_factory=list)
+    logs: list[LogEntry] = msgspec.field(default_factory=list)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    container: str | None = None
+    workdir: str | None = None
+    kept_artifact_id: str | None = None
+
+
+class Project(ProjectSummary, kw_only=True):
+    """``GET /projects/{ref}``: the summary plus the project's runs, newest first."""
+
+    runs: list[RunSummary] = msgspec.field(default_factory=list)
+
+
+class RunCreate(Struct, forbid_unknown_fields=True):
+    start_command: Command
+    env: dict[EnvKey, EnvValue] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.start_command.strip():
+            raise ValueError("`start_command` must not be blank")
+
+
+class ResumeRequest(Struct, forbid_unknown_fields=True):
+    start_command: Command | None = None
+    env: dict[EnvKey, EnvValue] | None = None
+
+
+class ErrorBody(Struct, kw_only=True):
+    """Every error the API returns.
+
+    ``detail`` repeats ``message`` for clients written against the FastAPI prototype.
+    """
+
+    status_code: int
+    code: str
+    message: str
+    detail: str
+    details: dict[str, Any] | None = None

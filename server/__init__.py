@@ -1,0 +1,1 @@
+"""The Trainyard API server: routes -> services -> executors and storage."""

@@ -1,0 +1,147 @@
+"""Settings from the environment (prefix ``TRAINYARD_``), validated once at start.
+
+A bad value raises :class:`ConfigError` whose message is one line naming the variable;
+the CLI prints it and exits, so the server never starts half-configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["ConfigError", "Settings"]
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; ``str()`` is one line naming the variable."""
+
+
+def _split_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./var")
+    token: str | None = None
+    workspace_root: Path = Path("/data1/qwen2.5-14bxxxx")
+    executor: Literal["docker", "local"] = "docker"
+    container: str = "qwen2.5-14b-instruct_xpytorch_full_sft"
+    workdir: str = "KTIP_Release_2.1.0/train/llm"
+    docker_host: str | None = None
+    dataset_dirs: tuple[str, ...] = ("data", ".")
+    yaml_dirs: tuple[str, ...] = (".", "configs")
+    poll_interval: float = 0.2
+    gpu_interval: float = 1.0
+    log_level: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "trainyard.db"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        get = env.get
+        d = cls()  # the defaults
+        return cls(
+            host=_host(get("TRAINYARD_HOST", d.host)),
+            port=_int("TRAINYARD_PORT", get("TRAINYARD_PORT"), d.port, 1, 65535),
+            data_dir=Path(get("TRAINYARD_DATA_DIR") or d.data_dir),
+            token=_token(get("TRAINYARD_TOKEN")),
+            workspace_root=_abs_path("TRAINYARD_WORKSPACE_ROOT", get("TRAINYARD_WORKSPACE_ROOT"),
+                                     d.workspace_root),
+            executor=_choice("TRAINYARD_EXECUTOR", get("TRAINYARD_EXECUTOR"), d.executor,
+                             ("docker", "local")),  # type: ignore[arg-type]
+            container=_nonblank("TRAINYARD_CONTAINER", get("TRAINYARD_CONTAINER"), d.container),
+            workdir=get("TRAINYARD_WORKDIR", d.workdir).strip() or ".",
+            docker_host=get("DOCKER_HOST") or None,
+            dataset_dirs=_split_list(get("TRAINYARD_DATASET_DIRS", "")) or d.dataset_dirs,
+            yaml_dirs=_split_list(get("TRAINYARD_YAML_DIRS", "")) or d.yaml_dirs,
+            poll_interval=_float("TRAINYARD_POLL_INTERVAL", get("TRAINYARD_POLL_INTERVAL"),
+                                 d.poll_interval, 0.01, 10.0),
+            gpu_interval=_float("TRAINYARD_GPU_INTERVAL", get("TRAINYARD_GPU_INTERVAL"),
+                                d.gpu_interval, 0.1, 3600.0),
+            log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
+                              ("critical", "error", "warning", "info", "debug")),
+        )
+
+
+def _host(raw: str) -> str:
+    raw = raw.strip()
+    if raw == "localhost":
+        return raw
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise ConfigError(f"TRAINYARD_HOST={raw!r} is not an IP address (e.g. 127.0.0.1)") from None
+    return raw
+
+
+def _int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is out of range ({low}-{high})")
+    return value
+
+
+def _float(name: str, raw: str | None, default: float, low: float, high: float) -> float:
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is out of range ({low}-{high})")
+    return value
+
+
+def _choice(name: str, raw: str | None, default: str, choices: tuple[str, ...]) -> str:
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+def _nonblank(name: str, raw: str | None, default: str) -> str:
+    if raw is None:
+        return default
+    if not raw.strip():
+        raise ConfigError(f"{name} is set but blank")
+    return raw.strip()
+
+
+def _abs_path(name: str, raw: str | None, default: Path) -> Path:
+    if raw is None or raw.strip() == "":
+        return default
+    path = Path(raw.strip())
+    if not path.is_absolute():
+        raise ConfigError(f"{name}={raw!r} must be an absolute path")
+    return path
+
+
+def _token(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if len(raw) < 16 or any(c.isspace() for c in raw):
+        raise ConfigError("TRAINYARD_TOKEN must be at least 16 characters with no spaces")
+    return raw

@@ -1,0 +1,137 @@
+"""The one error tree, and its one mapping to HTTP.
+
+::
+
+    TrainyardError                 500 internal
+    ├── InvalidRequest             400 invalid_request / validation_failed / unsafe_name
+    │   └── ResourcesMissing       400 resources_missing (details: missing items, places looked)
+    ├── Unauthorized               401 unauthorized
+    ├── NotFound                   404 project_not_found / run_not_found / artifact_not_found
+    ├── Conflict                   409 project_exists / project_archived / run_finished / ...
+    └── LaunchFailed               500 launch_failed (the command could not start)
+
+Every response body is :class:`common.models.ErrorBody`. Litestar's own HTTP errors
+(malformed JSON, unknown route, wrong method) and anything unexpected are mapped to the
+same shape in :func:`to_response`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from common.models import ErrorBody
+
+__all__ = [
+    "Conflict",
+    "InvalidRequest",
+    "LaunchFailed",
+    "NotFound",
+    "ResourcesMissing",
+    "TrainyardError",
+    "Unauthorized",
+    "to_response",
+]
+
+log = logging.getLogger("trainyard")
+
+
+class TrainyardError(Exception):
+    status_code = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class InvalidRequest(TrainyardError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class ResourcesMissing(InvalidRequest):
+    code = "resources_missing"
+
+
+class Unauthorized(TrainyardError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class NotFound(TrainyardError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(TrainyardError):
+    status_code = 409
+    code = "conflict"
+
+
+class LaunchFailed(TrainyardError):
+    status_code = 500
+    code = "launch_failed"
+
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _body(status: int, code: str, message: str, details: dict[str, Any] | None) -> ErrorBody:
+    return ErrorBody(status_code=status, code=code, message=message, detail=message,
+                     details=details)
+
+
+def _from_validation(exc: ValidationException) -> ErrorBody:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = item.get("key")
+            field = None if key in (None, "data") else str(key)
+            errors.append({"field": field, "source": item.get("source"),
+                           "message": str(item.get("message", ""))})
+    if errors:
+        first = errors[0]
+        where = f"`{first['field']}`: " if first["field"] else ""
+        message = f"{where}{first['message']}"
+    else:
+        message = str(exc.detail)
+    return _body(400, "validation_failed", message, {"errors": errors} if errors else None)
+
+
+def to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """Map any exception raised while serving ``request`` to one JSON error response."""
+    headers: dict[str, str] | None = None
+    if isinstance(exc, TrainyardError):
+        body = _body(exc.status_code, exc.code, exc.message, exc.details)
+        if isinstance(exc, LaunchFailed):
+            log.warning("launch failed: %s", exc.message)
+    elif isinstance(exc, ValidationException):
+        body = _from_validation(exc)
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
+        status = exc.status_code
+        body = _body(status, _HTTP_CODES.get(status, f"http_{status}"), str(exc.detail), None)
+        headers = exc.headers
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = _body(500, "internal", "internal server error; see the server log", None)
+    if body.status_code == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="trainyard"'}
+    return Response(body, status_code=body.status_code, headers=headers,
+                    media_type=MediaType.JSON)

@@ -1,0 +1,205 @@
+"""The ``docker`` executor: runs exec'd into a long-lived container (aiodocker).
+
+Docker has no API to signal an exec'd process, so signals go through a second exec
+(``kill -n SIG -- -PGID``, the group as the container sees it). Run files are read
+straight from the host when a mount shares them (inspect -> ``Mounts``), and through
+an exec that streams from a byte offset when not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiodocker
+import aiohttp
+
+from .base import WRAPPER, Entry, Executor, ExecutorError, Files, Launch, Started
+from .host_files import read_host, walk_host
+
+__all__ = ["DockerExecutor"]
+
+Mounts = list[tuple[str, str]]  # (container destination, host source), longest first
+
+
+def to_host(path: str, mounts: Mounts) -> str | None:
+    """The host path of a container path, when a mount that exists here shares it."""
+    for dest, source in mounts:
+        if path == dest or path.startswith(dest.rstrip("/") + "/"):
+            return source + path[len(dest):]
+    return None
+
+
+def to_container(path: str, mounts: Mounts) -> str | None:
+    for dest, source in mounts:
+        if path == source or path.startswith(source.rstrip("/") + "/"):
+            return dest + path[len(source):]
+    return None
+
+
+@dataclass
+class DockerExecutor(Executor):
+    workspace_root: Path = Path("/")
+    docker_host: str | None = None
+    kind: str = field(init=False, default="docker")
+    _docker: aiodocker.Docker | None = field(init=False, default=None)
+    _mounts: dict[str, Mounts] = field(init=False, default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.docker_host or "unix:///var/run/docker.sock"
+
+    def _client(self) -> aiodocker.Docker:
+        if self._docker is None:
+            self._docker = aiodocker.Docker(url=self.url)
+        return self._docker
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    async def inspect(self, name: str) -> dict[str, Any]:
+        try:
+            container = await self._client().containers.get(name)
+        except aiodocker.DockerError as exc:
+            if exc.status == 404:
+                raise ContainerGone(f"container {name!r} does not exist") from exc
+            raise ExecutorError(f"Docker engine error for container {name!r}: "
+                                f"{exc.message}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ExecutorError(f"cannot reach the Docker engine at {self.url} to use container "
+                                f"{name!r}: {exc}") from exc
+        info: dict[str, Any] = container._container
+        mounts = [(m["Destination"], m["Source"]) for m in info.get("Mounts", [])
+                  if os.path.exists(m.get("Source", ""))]
+        self._mounts[name] = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+        state = info.get("State", {})
+        if not state.get("Running"):
+            raise ContainerGone(f"container {name!r} is not running "
+                                f"(status: {state.get('Status', 'unknown')})")
+        return info
+
+    async def mounts(self, name: str) -> Mounts:
+        """The container's mounts that this host shares (cached after the first look)."""
+        if name not in self._mounts:
+            try:
+                await self.inspect(name)
+            except ExecutorError:
+                self._mounts.setdefault(name, [])
+        return self._mounts[name]
+
+    async def start(self, launch: Launch) -> Started:
+        name = launch.container or ""
+        info = await self.inspect(name)
+        mounts = self._mounts[name]
+        base = info.get("Config", {}).get("WorkingDir") or "/"
+        workdir = posixpath.normpath(posixpath.join(base, launch.workdir))
+        shared = to_container(str(self.workspace_root), mounts)
+        run_dir = posixpath.join(shared or "/tmp/trainyard", ".trainyard/runs", launch.run_id)
+        env = {"LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **launch.env}
+        try:
+            container = self._client().containers.container(name)
+            execution = await container.exec(
+                ["bash", "-c", WRAPPER, "trainyard-run", run_dir, workdir, launch.command],
+                stdout=False, stderr=False, environment=env,
+            )
+            await execution.start(detach=True)
+        except aiodocker.DockerError as exc:
+            raise ExecutorError(f"cannot exec in container {name!r}: {exc.message}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ExecutorError(f"lost the Docker engine at {self.url} while starting in "
+                                f"container {name!r}: {exc}") from exc
+        files = self.files(name)
+        for _ in range(500):
+            pgid = await files.read(f"{run_dir}/pgid")
+            if pgid and pgid.strip():
+                wrapper = await files.read(f"{run_dir}/wrapper.pid") or b"0"
+                details = await execution.inspect()
+                return Started(run_dir=run_dir, workdir=workdir, pgid=int(pgid),
+                               wrapper_pid=int(wrapper), host_pid=details.get("Pid") or None)
+            details = await execution.inspect()
+            if not details.get("Running") and details.get("ExitCode") is not None:
+                raise ExecutorError(f"the run wrapper in container {name!r} exited with code "
+                                    f"{details['ExitCode']} before starting the command "
+                                    "(is bash installed there?)")
+            await asyncio.sleep(0.01)
+        raise ExecutorError(f"the run wrapper in container {name!r} did not report a process "
+                            "group within 5 s")
+
+    async def run(self, container: str, argv: list[str]) -> tuple[int, bytes]:
+        """Run a short command in the container; its exit code and stdout."""
+        try:
+            execution = await self._client().containers.container(container).exec(
+                argv, stdout=True, stderr=False)
+            out = bytearray()
+            async with execution.start(detach=False) as stream:
+                while (message := await stream.read_out()) is not None:
+                    if message.stream == 1:
+                        out += message.data
+            code = (await execution.inspect()).get("ExitCode")
+        except aiodocker.DockerError as exc:
+            raise ExecutorError(f"exec in container {container!r} failed: {exc.message}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ExecutorError(f"cannot reach the Docker engine at {self.url}: {exc}") from exc
+        return (code if isinstance(code, int) else -1), bytes(out)
+
+    async def signal(self, container: str | None, pgid: int, signum: int) -> None:
+        if pgid > 1 and container:
+            await self.run(container, ["bash", "-c", 'kill -n "$1" -- "-$2" 2>/dev/null; true',
+                                       "kill", str(signum), str(pgid)])
+
+    async def alive(self, container: str | None, pid: int) -> bool:
+        if pid <= 1 or not container:
+            return False
+        try:
+            code, _ = await self.run(container, ["bash", "-c", 'kill -0 "$1" 2>/dev/null',
+                                                 "alive", str(pid)])
+        except ExecutorError:
+            try:
+                await self.inspect(container)
+            except ContainerGone:
+                return False
+            except ExecutorError:
+                return True  # the engine is unreachable: unknown, so not dead yet
+            return True
+        return code == 0
+
+    def files(self, container: str | None) -> Files:
+        return ContainerFiles(self, container or "")
+
+
+class ContainerGone(ExecutorError):
+    """The container does not exist or is not running."""
+
+
+class ContainerFiles(Files):
+    def __init__(self, executor: DockerExecutor, container: str) -> None:
+        self.executor = executor
+        self.container = container
+
+    async def read(self, path: str, offset: int = 0, limit: int = 1 << 20) -> bytes | None:
+        host = to_host(path, await self.executor.mounts(self.container))
+        if host is not None:
+            return read_host(host, offset, limit)
+        code, out = await self.executor.run(self.container, [
+            "sh", "-c", '[ -f "$2" ] || exit 3; tail -c "+$1" -- "$2" | head -c "$3"',
+            "read", str(offset + 1), path, str(limit)])
+        return None if code == 3 else out
+
+    async def walk(self, root: str, depth: int) -> list[Entry]:
+        host = to_host(root, await self.executor.mounts(self.container))
+        if host is not None:
+            return walk_host(host, depth)
+        code, out = await self.executor.run(self.container, [
+            "sh", "-c", '[ -d "$1" ] || exit 3; find "$1" -mindepth 1 -maxdepth "$2" '
+            "-printf '%y %T@ %s %P\\n'", "walk", root, str(depth)])
+        entries = []
+        for line in out.decode("utf-8", "replace").splitlines() if code == 0 else []:
+            kind, mtime, size, rel = line.split(" ", 3)
+            entries.append(Entry(rel, kind == "d", float(mtime), int(size)))
+        return entries

@@ -1,0 +1,1 @@
+"""Thin Litestar controllers: parse, one service call, return a Struct."""

@@ -1,0 +1,21 @@
+"""``GET /healthz``: liveness for load balancers and scripts; needs no token."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+
+
+class Health(msgspec.Struct):
+    status: str
+    version: str
+
+
+class HealthController(Controller):
+    path = "/healthz"
+    tags = ["health"]
+
+    @get(operation_id="health", summary="Liveness check (no token needed)")
+    async def health(self) -> Health:
+        """The server is up and serving."""
+        return Health(status="ok", version="0.1.0")

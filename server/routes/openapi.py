@@ -1,0 +1,22 @@
+"""Error responses in the OpenAPI document, all with the one error shape."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+
+from common.models import ErrorBody
+
+__all__ = ["responses"]
+
+_WHY = {
+    400: "Invalid request: a field, parameter or name is wrong (see `code`, `details`)",
+    401: "Missing or invalid bearer token",
+    404: "Unknown project, run or artifact",
+    409: "Conflicts with the current state (duplicate name, archived project, finished run)",
+    500: "The command could not start (container missing or stopped, Docker unreachable)",
+}
+
+
+def responses(*codes: int) -> dict[int, ResponseSpec]:
+    return {code: ResponseSpec(data_container=ErrorBody, description=_WHY[code])
+            for code in codes}

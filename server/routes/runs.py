@@ -1,0 +1,88 @@
+"""``/projects/{project_reference}/runs``: launch, read, logs, cancel, pause, resume."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, MediaType, Response, get, post
+from litestar.params import Body, Parameter
+
+from common.models import LogPage, ResumeRequest, RunCreate, RunDetail, RunStatus, RunSummary
+
+from ..state import Services
+from .openapi import responses
+
+Ref = Annotated[str, Parameter(description="Project id (proj_...) or exact name, URL-encoded",
+                               max_length=200)]
+RunId = Annotated[str, Parameter(max_length=100)]
+Grace = Annotated[float, Parameter(ge=0, le=3600,
+                                   description="Seconds between SIGTERM and SIGKILL")]
+
+
+class RunController(Controller):
+    path = "/projects/{project_reference:str}/runs"
+    tags = ["runs"]
+
+    @post(operation_id="startRun", responses=responses(400, 401, 404, 409, 500))
+    async def start(self, services: Services, project_reference: Ref,
+                    data: RunCreate) -> RunDetail:
+        """Check the dataset and YAML, then start the command detached in the container."""
+        return await services.run_service.launch(project_reference, data)
+
+    @get(operation_id="listRuns", responses=responses(400, 401, 404))
+    async def list(self, services: Services, project_reference: Ref,
+                   status: RunStatus | None = None) -> list[RunSummary]:
+        """The project's runs, newest first."""
+        return await services.run_service.list(project_reference, status)
+
+    @get("/{run_id:str}", operation_id="getRun", responses=responses(401, 404))
+    async def read(self, services: Services, project_reference: Ref,
+                   run_id: RunId) -> RunDetail:
+        """Status, progress, metrics, artifacts and the last log lines."""
+        return await services.run_service.get(project_reference, run_id)
+
+    @get("/{run_id:str}/logs", operation_id="getRunLogs", responses=responses(400, 401, 404),
+         media_type=MediaType.JSON)
+    async def logs(
+        self, services: Services, project_reference: Ref, run_id: RunId,
+        after: Annotated[int, Parameter(ge=0, description="Return lines after this seq")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+        format: Literal["json", "text"] = "json",
+    ) -> LogPage | Response[str]:
+        """Log lines in order, paged by sequence number; ``format=text`` for ``less``."""
+        page = await services.run_service.logs(project_reference, run_id, after, limit)
+        if format == "text":
+            text = "".join(f"{e.message}\n" for e in page.entries)
+            return Response(text, media_type=MediaType.TEXT,
+                            headers={"X-Next-After": str(page.next_after),
+                                     "X-Has-More": str(page.has_more).lower()})
+        return page
+
+    @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
+          responses=responses(400, 401, 404, 409))
+    async def cancel(self, services: Services, project_reference: Ref, run_id: RunId,
+                     grace_seconds: Grace = 30.0) -> RunDetail:
+        """Stop the run's whole process group, keeping its newest complete checkpoint."""
+        return await services.run_service.stop(project_reference, run_id, kind="canceled",
+                                               grace=grace_seconds)
+
+    @post("/{run_id:str}/pause", operation_id="pauseRun", status_code=200,
+          responses=responses(400, 401, 404, 409))
+    async def pause(self, services: Services, project_reference: Ref, run_id: RunId,
+                    grace_seconds: Grace = 30.0) -> RunDetail:
+        """As cancel, but the run ends ``paused``: resume it later from its checkpoint."""
+        return await services.run_service.stop(project_reference, run_id, kind="paused",
+                                               grace=grace_seconds)
+
+    @post("/{run_id:str}/resume", operation_id="resumeRun",
+          responses=responses(400, 401, 404, 409, 500))
+    async def resume(
+        self, services: Services, project_reference: Ref, run_id: RunId,
+        source_artifact_id: Annotated[str | None, Parameter(max_length=100)] = None,
+        data: Annotated[ResumeRequest | None, Body()] = None,
+    ) -> RunDetail:
+        """A new run from a checkpoint (default: the run's newest complete one)."""
+        return await services.run_service.resume(
+            project_reference, run_id, artifact_id=source_artifact_id,
+            start_command=data.start_command if data else None,
+            env=data.env if data else None)

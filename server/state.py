@@ -1,0 +1,28 @@
+"""What the app holds for its lifetime, built by :func:`server.app.create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth import TokenAuth
+from .config import Settings
+from .executors.base import Executor
+from .services.runs import RunService
+from .services.supervisor import Supervisor
+from .storage.db import Database
+from .storage.projects import ProjectRepository
+from .storage.runs import RunRepository
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    auth: TokenAuth
+    projects: ProjectRepository
+    runs: RunRepository
+    executor: Executor
+    supervisor: Supervisor
+    run_service: RunService

@@ -1,0 +1,107 @@
+"""Project rows in and out, as msgspec Structs."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from common.models import ProjectCreate, ProjectSummary
+
+from .db import Database, now_iso
+
+__all__ = ["ProjectFilter", "ProjectRepository"]
+
+_COLUMNS = (
+    "id, name, description, status, objective, task_type, owner, dataset_name, "
+    "training_yaml_name, tags, container, workdir, output_dir, save_signal, runs_started, "
+    "created_at, updated_at"
+)
+_UPDATABLE = frozenset({
+    "description", "objective", "task_type", "owner", "dataset_name", "training_yaml_name",
+    "tags", "status", "container", "workdir", "output_dir", "save_signal",
+})
+_json_decode = msgspec.json.Decoder(list[str]).decode
+
+
+def _row_to_summary(row: sqlite3.Row) -> ProjectSummary:
+    data = dict(row)
+    data["tags"] = _json_decode(data["tags"])
+    return msgspec.convert(data, ProjectSummary)
+
+
+class ProjectFilter(msgspec.Struct, kw_only=True):
+    status: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+class ProjectRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, project_id: str, data: ProjectCreate) -> ProjectSummary:
+        now = now_iso()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO projects ({_COLUMNS}) VALUES "
+                "(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (project_id, data.name, data.description, data.objective, data.task_type,
+                 data.owner, data.dataset_name, data.training_yaml_name,
+                 msgspec.json.encode(data.tags).decode(), data.container, data.workdir,
+                 data.output_dir, data.save_signal, now, now),
+            )
+        project = await self.get(project_id)
+        assert project is not None
+        return project
+
+    async def get(self, ref: str) -> ProjectSummary | None:
+        """A project by id, or else by exact name."""
+        row = await self.db.fetch_one(
+            f"SELECT {_COLUMNS} FROM projects WHERE id = ?1 "
+            f"UNION ALL SELECT {_COLUMNS} FROM projects WHERE name = ?1 LIMIT 1",
+            (ref,),
+        )
+        return _row_to_summary(row) if row else None
+
+    async def name_taken(self, name: str) -> bool:
+        return await self.db.fetch_one("SELECT 1 FROM projects WHERE name = ?", (name,)) is not None
+
+    async def list(self, filters: ProjectFilter) -> list[ProjectSummary]:
+        where, params = [], []
+        if filters.status:
+            where.append("status = ?")
+            params.append(filters.status)
+        if filters.owner:
+            where.append("owner = ?")
+            params.append(filters.owner)
+        if filters.tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(projects.tags) WHERE value = ?)")
+            params.append(filters.tag)
+        if filters.q:
+            like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            columns = ("name", "description", "objective", "owner", "task_type", "tags")
+            where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            params.extend([like] * len(columns))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM projects {clause} ORDER BY created_at DESC, rowid DESC",
+            params,
+        )
+        return [_row_to_summary(row) for row in rows]
+
+    async def update(self, project_id: str, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        unknown = set(changes) - _UPDATABLE
+        assert not unknown, f"not updatable: {unknown}"
+        values = {k: (msgspec.json.encode(v).decode() if k == "tags" else v)
+                  for k, v in changes.items()}
+        sets = ", ".join(f"{column} = ?" for column in values)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE projects SET {sets}, updated_at = ? WHERE id = ?",
+                (*values.values(), now_iso(), project_id),
+            )
