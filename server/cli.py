@@ -20,7 +20,7 @@ def _serve(settings: Settings) -> int:
     print(f"trainyard: serving on http://{settings.host}:{settings.port} "
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+                access_log=settings.access_log, timeout_graceful_shutdown=5)
     return 0
 
 

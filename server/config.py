@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +40,7 @@ class Settings:
     poll_interval: float = 0.2
     gpu_interval: float = 1.0
     log_level: str = "info"
-    extra: dict[str, str] = field(default_factory=dict)
+    access_log: bool = False
 
     @property
     def db_path(self) -> Path:
@@ -75,6 +75,8 @@ class Settings:
                                 d.gpu_interval, 0.1, 3600.0),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),
+            access_log=_choice("TRAINYARD_ACCESS_LOG", get("TRAINYARD_ACCESS_LOG"), "0",
+                               ("0", "1", "true", "false")) in ("1", "true"),
         )
 
 

@@ -1,0 +1,45 @@
+# Trainyard developer commands. `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ENGINE := scripts/docker-engine.sh
+# The private Docker engine the tests and `make demo` use (see scripts/docker-engine.sh).
+TEST_DOCKER_HOST := unix:///run/trainyard-docker/docker.sock
+
+.PHONY: install run test test-fast lint bench demo engine engine-down clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+run: install  ## serve the API on TRAINYARD_HOST:TRAINYARD_PORT (127.0.0.1:8000)
+	$(VENV)/bin/trainyard serve
+
+engine:  ## install (if needed) and start the private Docker engine, build the test image
+	$(ENGINE) up
+
+engine-down:
+	$(ENGINE) down
+
+test: install engine  ## the whole suite, Docker-executor tests included
+	DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install  ## the suite without the Docker engine (its tests are skipped, saying why)
+	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check server common tui tests bench demo
+	$(VENV)/bin/mypy
+
+bench: install engine  ## benchmarks; prints a table
+	DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) -m bench
+
+demo: install engine  ## a demo workspace + container, and a server using them
+	DOCKER_HOST=$(TEST_DOCKER_HOST) scripts/demo.sh
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

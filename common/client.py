@@ -1,0 +1,122 @@
+"""Async API client (httpx) shared by the TUI, scripts and tests.
+
+Every method returns the wire Structs from :mod:`common.models`; an error response
+raises :class:`ApiError` carrying the server's code and message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from .models import (
+    ErrorBody,
+    LogPage,
+    Project,
+    ProjectCreate,
+    ProjectSummary,
+    ProjectUpdate,
+    RunCreate,
+    RunDetail,
+    RunSummary,
+)
+
+__all__ = ["ApiError", "TrainyardClient"]
+
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    def __init__(self, body: ErrorBody) -> None:
+        super().__init__(f"{body.status_code} {body.code}: {body.message}")
+        self.body = body
+
+    @property
+    def status_code(self) -> int:
+        return self.body.status_code
+
+    @property
+    def code(self) -> str:
+        return self.body.code
+
+
+def _ref(value: str) -> str:
+    return quote(value, safe="")
+
+
+class TrainyardClient:
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 120.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+
+    async def __aenter__(self) -> TrainyardClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, kind: type[T], *, body: Any = None,
+                    params: dict[str, Any] | None = None) -> T:
+        content = msgspec.json.encode(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        response = await self.http.request(method, path, content=content, params=clean,
+                                           headers=headers)
+        if response.status_code >= 400:
+            try:
+                error = msgspec.json.decode(response.content, type=ErrorBody)
+            except msgspec.DecodeError:
+                error = ErrorBody(status_code=response.status_code, code="http_error",
+                                  message=response.text[:500], detail=response.text[:500])
+            raise ApiError(error)
+        return msgspec.json.decode(response.content, type=kind)
+
+    # -- projects ---------------------------------------------------------------------
+    async def create_project(self, data: ProjectCreate) -> Project:
+        return await self._call("POST", "/projects", Project, body=data)
+
+    async def list_projects(self, **filters: str | None) -> list[ProjectSummary]:
+        return await self._call("GET", "/projects", list[ProjectSummary], params=filters)
+
+    async def get_project(self, ref: str) -> Project:
+        return await self._call("GET", f"/projects/{_ref(ref)}", Project)
+
+    async def update_project(self, ref: str, data: ProjectUpdate) -> Project:
+        return await self._call("PATCH", f"/projects/{_ref(ref)}", Project, body=data)
+
+    # -- runs -------------------------------------------------------------------------
+    async def start_run(self, project: str, data: RunCreate) -> RunDetail:
+        return await self._call("POST", f"/projects/{_ref(project)}/runs", RunDetail, body=data)
+
+    async def list_runs(self, project: str, status: str | None = None) -> list[RunSummary]:
+        return await self._call("GET", f"/projects/{_ref(project)}/runs", list[RunSummary],
+                                params={"status": status})
+
+    async def get_run(self, project: str, run_id: str) -> RunDetail:
+        return await self._call("GET", f"/projects/{_ref(project)}/runs/{_ref(run_id)}",
+                                RunDetail)
+
+    async def logs(self, project: str, run_id: str, *, after: int = 0,
+                   limit: int = 1000) -> LogPage:
+        return await self._call("GET", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/logs",
+                                LogPage, params={"after": after, "limit": limit})
+
+    async def cancel(self, project: str, run_id: str, *, grace_seconds: float | None = None,
+                     pause: bool = False) -> RunDetail:
+        action = "pause" if pause else "cancel"
+        return await self._call(
+            "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/{action}", RunDetail,
+            params={"grace_seconds": grace_seconds})
+
+    async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
+                     start_command: str | None = None) -> RunDetail:
+        body = {"start_command": start_command} if start_command else None
+        return await self._call(
+            "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
+            body=body, params={"source_artifact_id": source_artifact_id})
