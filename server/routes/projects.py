@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from common.models import Project, ProjectCreate, ProjectStatus, ProjectSummary, ProjectUpdate
 
@@ -14,7 +15,9 @@ from ..state import Services
 from ..storage.projects import ProjectFilter
 from .openapi import responses
 
-Ref = Annotated[str, Parameter(description="Project id (proj_...) or exact name, URL-encoded",
+Svc = NamedDependency[Services]
+
+Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact name, URL-encoded",
                                max_length=200)]
 
 
@@ -23,17 +26,17 @@ class ProjectController(Controller):
     tags = ["projects"]
 
     @post(operation_id="createProject", responses=responses(400, 401, 409))
-    async def create(self, services: Services, data: ProjectCreate) -> Project:
+    async def create(self, services: Svc, data: JSONBody[ProjectCreate]) -> Project:
         """Create a training project; its name must be unique."""
         return await service.create_project(projects=services.projects, data=data)
 
     @get(operation_id="listProjects", responses=responses(400, 401))
     async def list(
-        self, services: Services,
-        status: ProjectStatus | None = None,
-        owner: Annotated[str | None, Parameter(max_length=100)] = None,
-        tag: Annotated[str | None, Parameter(max_length=50)] = None,
-        q: Annotated[str | None, Parameter(max_length=200,
+        self, services: Svc,
+        status: FromQuery[ProjectStatus | None] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        tag: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200,
                                            description="Free text over name, description, "
                                                        "objective, owner, task type, tags")] = None,
     ) -> list[ProjectSummary]:
@@ -42,15 +45,15 @@ class ProjectController(Controller):
         return await service.list_projects(projects=services.projects, filters=filters)
 
     @get("/{project_reference:str}", operation_id="getProject", responses=responses(401, 404))
-    async def read(self, services: Services, project_reference: Ref) -> Project:
+    async def read(self, services: Svc, project_reference: Ref) -> Project:
         """One project by id or name, with its runs newest first."""
         return await service.get_project(projects=services.projects, runs=services.runs,
                                          ref=project_reference)
 
     @patch("/{project_reference:str}", operation_id="updateProject",
            responses=responses(400, 401, 404))
-    async def update(self, services: Services, project_reference: Ref,
-                     data: ProjectUpdate) -> Project:
+    async def update(self, services: Svc, project_reference: Ref,
+                     data: JSONBody[ProjectUpdate]) -> Project:
         """Change fields; ``status`` archives or unarchives."""
         return await service.update_project(projects=services.projects, runs=services.runs,
                                             ref=project_reference, data=data)

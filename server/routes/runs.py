@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, MediaType, Response, get, post
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from common.models import LogPage, ResumeRequest, RunCreate, RunDetail, RunStatus, RunSummary
 
 from ..state import Services
 from .openapi import responses
 
-Ref = Annotated[str, Parameter(description="Project id (proj_...) or exact name, URL-encoded",
+Svc = NamedDependency[Services]
+
+Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact name, URL-encoded",
                                max_length=200)]
-RunId = Annotated[str, Parameter(max_length=100)]
-Grace = Annotated[float, Parameter(ge=0, le=3600,
+RunId = Annotated[str, PathParameter(max_length=100)]
+Grace = Annotated[float, QueryParameter(ge=0, le=3600,
                                    description="Seconds between SIGTERM and SIGKILL")]
 
 
@@ -24,19 +27,19 @@ class RunController(Controller):
     tags = ["runs"]
 
     @post(operation_id="startRun", responses=responses(400, 401, 404, 409, 500))
-    async def start(self, services: Services, project_reference: Ref,
-                    data: RunCreate) -> RunDetail:
+    async def start(self, services: Svc, project_reference: Ref,
+                    data: JSONBody[RunCreate]) -> RunDetail:
         """Check the dataset and YAML, then start the command detached in the container."""
         return await services.run_service.launch(project_reference, data)
 
     @get(operation_id="listRuns", responses=responses(400, 401, 404))
-    async def list(self, services: Services, project_reference: Ref,
-                   status: RunStatus | None = None) -> list[RunSummary]:
+    async def list(self, services: Svc, project_reference: Ref,
+                   status: FromQuery[RunStatus | None] = None) -> list[RunSummary]:
         """The project's runs, newest first."""
         return await services.run_service.list(project_reference, status)
 
     @get("/{run_id:str}", operation_id="getRun", responses=responses(401, 404))
-    async def read(self, services: Services, project_reference: Ref,
+    async def read(self, services: Svc, project_reference: Ref,
                    run_id: RunId) -> RunDetail:
         """Status, progress, metrics, artifacts and the last log lines."""
         return await services.run_service.get(project_reference, run_id)
@@ -44,10 +47,10 @@ class RunController(Controller):
     @get("/{run_id:str}/logs", operation_id="getRunLogs", responses=responses(400, 401, 404),
          media_type=MediaType.JSON)
     async def logs(
-        self, services: Services, project_reference: Ref, run_id: RunId,
-        after: Annotated[int, Parameter(ge=0, description="Return lines after this seq")] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
-        format: Literal["json", "text"] = "json",
+        self, services: Svc, project_reference: Ref, run_id: RunId,
+        after: Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        format: FromQuery[Literal["json", "text"]] = "json",
     ) -> LogPage | Response[str]:
         """Log lines in order, paged by sequence number; ``format=text`` for ``less``."""
         page = await services.run_service.logs(project_reference, run_id, after, limit)
@@ -60,7 +63,7 @@ class RunController(Controller):
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
           responses=responses(400, 401, 404, 409))
-    async def cancel(self, services: Services, project_reference: Ref, run_id: RunId,
+    async def cancel(self, services: Svc, project_reference: Ref, run_id: RunId,
                      grace_seconds: Grace = 30.0) -> RunDetail:
         """Stop the run's whole process group, keeping its newest complete checkpoint."""
         return await services.run_service.stop(project_reference, run_id, kind="canceled",
@@ -68,7 +71,7 @@ class RunController(Controller):
 
     @post("/{run_id:str}/pause", operation_id="pauseRun", status_code=200,
           responses=responses(400, 401, 404, 409))
-    async def pause(self, services: Services, project_reference: Ref, run_id: RunId,
+    async def pause(self, services: Svc, project_reference: Ref, run_id: RunId,
                     grace_seconds: Grace = 30.0) -> RunDetail:
         """As cancel, but the run ends ``paused``: resume it later from its checkpoint."""
         return await services.run_service.stop(project_reference, run_id, kind="paused",
@@ -77,8 +80,8 @@ class RunController(Controller):
     @post("/{run_id:str}/resume", operation_id="resumeRun",
           responses=responses(400, 401, 404, 409, 500))
     async def resume(
-        self, services: Services, project_reference: Ref, run_id: RunId,
-        source_artifact_id: Annotated[str | None, Parameter(max_length=100)] = None,
+        self, services: Svc, project_reference: Ref, run_id: RunId,
+        source_artifact_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
         data: Annotated[ResumeRequest | None, Body()] = None,
     ) -> RunDetail:
         """A new run from a checkpoint (default: the run's newest complete one)."""

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from common.models import LIVE_STATUSES, Artifact
 
@@ -100,7 +100,7 @@ class Supervisor:
             files = self.executor.files(run.container)
             # Trainers reuse an output directory across resumes: what predates this run
             # belongs to an earlier one.
-            since = datetime.fromisoformat(run.created_at) - timedelta(seconds=2)
+            since = datetime.fromisoformat(run.created_at)
             found = [f for f in await scan_output_dir(files, run.output_dir)
                      if f.created_at >= since]
             await self.runs.add_artifacts(run, [

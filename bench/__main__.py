@@ -1,0 +1,98 @@
+"""``python -m bench``: run every benchmark against one trainyard server, print the table.
+
+Order (one server process throughout, so the idle figures compare like with like):
+``GET /projects`` load, idle with 0 then 20 live runs, the 1M-line ingest, then idle with
+20 live runs again on top of that history. Progress goes to stderr; stdout gets the
+header and the table only. Every process started is stopped in ``finally`` blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TypeVar
+
+from common.client import TrainyardClient
+
+from . import http_load, idle, ingest
+from .machine import header_lines
+from .servers import Process, Workspace, kill_runs, start_trainyard
+from .table import Row, render
+
+T = TypeVar("T")
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def _attempt(label: str, rows: list[Row], work: Awaitable[T]) -> T | None:
+    """Run one benchmark; on failure add an error row and carry on with the next."""
+    progress(label)
+    try:
+        return await work
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        rows.append(Row.failed(label, exc))
+        return None
+
+
+async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
+    rows: list[Row] = []
+    async with TrainyardClient(server.url, token) as client:
+        project = await http_load.seed_projects(client)
+        found = await _attempt("GET /projects under wrk", rows,
+                               http_load.measure(ws, server, client, token))
+        rows += found or []
+        await asyncio.sleep(1.0)
+        none = await _attempt("idle, 0 live runs", rows, idle.measure_idle(server))
+        live = await _attempt(f"idle, {idle.LIVE} live runs", rows,
+                              idle.with_live_runs(server, client, project))
+        found = await _attempt(f"ingest of {ingest.LINES:,} lines", rows,
+                               ingest.measure(ws, server, client, project))
+        rows += found or []
+        history = await _attempt(f"idle, {idle.LIVE} live runs + history", rows,
+                                 idle.with_live_runs(server, client, project))
+        if none is not None and live is not None:
+            stored = ingest.LINES if found else 0
+            rows += idle.idle_rows(none, live, history, stored)
+    return rows
+
+
+def _workspace() -> Workspace:
+    return Workspace(Path(tempfile.mkdtemp(prefix="trainyard-bench-", dir="/tmp")).resolve()
+                     ).create()
+
+
+async def main() -> int:
+    started = time.perf_counter()
+    ws = _workspace()
+    token = "bench-" + secrets.token_hex(16)
+    server: Process | None = None
+    try:
+        progress(f"starting trainyard (data in {ws.data_dir})")
+        server = start_trainyard(ws, token)
+        rows = await _all(ws, server, token)
+    finally:
+        if server is not None:
+            server.stop()
+        kill_runs(ws)
+        shutil.rmtree(ws.root, ignore_errors=True)
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+    print("\n".join(header_lines()))
+    print("server: trainyard serve, local executor, default poll interval 0.2 s; "
+          "all figures from this one invocation")
+    print()
+    print(render(rows))
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

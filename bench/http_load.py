@@ -1,0 +1,117 @@
+"""Row 1: ``GET /projects`` (20 projects stored) under ``wrk -t2 -c64``, beside a bare app.
+
+The reference is :mod:`bench.bare_asgi` served by the same uvicorn, same version, same
+options, on the same loopback, returning the very bytes trainyard returned. Both get the
+same wrk command with the same Authorization header; the two servers take turns (warm-up
+1 s each, then trainyard, reference, trainyard, reference) so a noisy neighbour or a
+thermal dip hits both, and each side keeps its best of the two (highest req/s, lowest
+p99). The ratio is then what the framework, guard, SQLite read and JSON encoding cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from dataclasses import dataclass
+
+from common.client import TrainyardClient
+from common.models import ProjectCreate
+
+from .servers import DATASET, TRAINING_YAML, Process, Workspace, start_bare
+from .table import Row
+
+__all__ = ["measure", "seed_projects"]
+
+PROJECTS = 20
+THREADS, CONNECTIONS, SECONDS = 2, 64, 5
+TARGET = 0.30
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    p99_ms: float
+
+
+async def seed_projects(client: TrainyardClient) -> str:
+    """Create :data:`PROJECTS` projects like a user would; return the first one's id."""
+    first = ""
+    for i in range(PROJECTS):
+        project = await client.create_project(ProjectCreate(
+            name=f"bench-{i:02d}", objective="Tune a chat model on support tickets",
+            task_type="sft", owner="bench", dataset_name=DATASET,
+            training_yaml_name=TRAINING_YAML, description=f"benchmark project number {i}",
+            tags=["bench", f"batch-{i % 4}"]))
+        first = first or project.id
+    return first
+
+
+def _parse(output: str) -> WrkResult:
+    errors = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
+    if errors:
+        raise RuntimeError(f"wrk saw {errors.group(1)} error responses:\n{output}")
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", output)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if not rps or not p99:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)])
+
+
+async def run_wrk(url: str, token: str, seconds: int) -> WrkResult:
+    wrk = shutil.which("wrk") or "/usr/bin/wrk"
+    proc = await asyncio.create_subprocess_exec(
+        wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+        "-H", f"Authorization: Bearer {token}", url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk exited with {proc.returncode}: {out.decode(errors='replace')}")
+    return _parse(out.decode(errors="replace"))
+
+
+async def _fetch_body(client: TrainyardClient) -> tuple[bytes, str]:
+    response = await client.http.get("/projects")
+    response.raise_for_status()
+    if len(response.json()) != PROJECTS:
+        raise RuntimeError(f"expected {PROJECTS} projects, got {len(response.json())}")
+    return response.content, response.headers["content-type"]
+
+
+async def _alternate(trainyard_url: str, bare_url: str, token: str
+                     ) -> tuple[list[WrkResult], list[WrkResult]]:
+    await run_wrk(trainyard_url, token, 1)
+    await run_wrk(bare_url, token, 1)
+    ours: list[WrkResult] = []
+    theirs: list[WrkResult] = []
+    for _ in range(2):
+        ours.append(await run_wrk(trainyard_url, token, SECONDS))
+        theirs.append(await run_wrk(bare_url, token, SECONDS))
+    return ours, theirs
+
+
+def _rows(ours: list[WrkResult], theirs: list[WrkResult]) -> list[Row]:
+    rps, ref_rps = max(r.rps for r in ours), max(r.rps for r in theirs)
+    p99, ref_p99 = min(r.p99_ms for r in ours), min(r.p99_ms for r in theirs)
+    ratio = rps / ref_rps
+    label = f"`GET /projects` ({PROJECTS} projects), wrk -t{THREADS} -c{CONNECTIONS}"
+    return [
+        Row(f"{label}: req/s (best of 2 × {SECONDS} s)", f"{rps:,.0f}",
+            f"{ref_rps:,.0f} (bare ASGI app, same bytes, same uvicorn)", f"{ratio:.0%}",
+            f"≥ {TARGET:.0%}", ratio >= TARGET),
+        Row(f"{label}: p99 latency", f"{p99:.1f} ms", f"{ref_p99:.1f} ms",
+            f"{p99 / ref_p99:.1f}×"),
+    ]
+
+
+async def measure(ws: Workspace, server: Process, client: TrainyardClient,
+                  token: str) -> list[Row]:
+    body, content_type = await _fetch_body(client)
+    bare = start_bare(ws, body, content_type)
+    try:
+        ours, theirs = await _alternate(server.url + "/projects", bare.url + "/projects",
+                                        token)
+    finally:
+        bare.stop()
+    return _rows(ours, theirs)

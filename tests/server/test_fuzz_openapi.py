@@ -1,0 +1,59 @@
+"""No request a client can send yields a 500: schemathesis against our own OpenAPI.
+
+The workspace is empty, so no generated launch can find a dataset and start a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from ..conftest import TOKEN, Server
+
+from server.app import create_app
+from server.config import Settings
+
+
+def _app_schema() -> dict[str, object]:
+    # The app's own OpenAPI document, built in-process (no lifespan, no database).
+    app = create_app(Settings(executor="local"))
+    return app.openapi_schema.to_schema()
+
+
+schema = schemathesis.openapi.from_dict(_app_schema())
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "empty-workspace").mkdir()
+    srv = Server(data_dir=root / "data", workspace=root / "empty-workspace").start()
+    # A real project, so generated requests also reach past "not found".
+    httpx.post(f"{srv.url}/projects", headers={"Authorization": f"Bearer {TOKEN}"},
+               json={"name": "fuzz", "objective": "o", "task_type": "t", "owner": "o",
+                     "dataset_name": "d", "training_yaml_name": "y"}).raise_for_status()
+    yield srv
+    srv.stop()
+
+
+def test_served_document_is_the_one_fuzzed(fuzz_server: Server) -> None:
+    served = httpx.get(f"{fuzz_server.url}/schema/openapi.json").json()
+    assert served["paths"].keys() == _app_schema()["paths"].keys()  # type: ignore[attr-defined]
+
+
+@schema.parametrize()
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_no_request_yields_a_server_error(case: schemathesis.Case, fuzz_server: Server) -> None:
+    response = case.call(base_url=fuzz_server.url,
+                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert response.status_code < 500, (case.method, case.formatted_path, response.text)
+    if response.status_code >= 400:
+        body = response.json()
+        assert body["status_code"] == response.status_code
+        assert body["code"] and body["message"]

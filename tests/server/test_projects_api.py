@@ -1,0 +1,149 @@
+"""Projects API against a real server: the seed's contract, filters, changes, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from common.client import ApiError, TrainyardClient
+from common.models import ProjectUpdate
+
+from ..conftest import TOKEN, Server, project_body
+
+SEED_PROJECT_FIELDS = {
+    "id", "name", "description", "status", "objective", "task_type", "owner", "dataset_name",
+    "training_yaml_name", "created_at", "updated_at", "runs_started", "tags", "runs",
+}
+SEED_SUMMARY_FIELDS = SEED_PROJECT_FIELDS - {"runs"}
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_seed_create_example_works_and_returns_every_documented_field(server: Server) -> None:
+    # The seed's curl example, byte for byte, plus the auth header.
+    body = """{
+          "name": "印章大模型",
+          "description": "构建印章通用大模型",
+          "objective": "初版模型训练",
+          "task_type": "VL-Lora",
+          "owner": "LL",
+          "dataset_name": "seal-documents-v1",
+          "training_yaml_name": "seal-train.yaml",
+          "tags": ["VL", "通用印章"]
+        }"""
+    response = httpx.post(f"{server.url}/projects", content=body.encode(),
+                          headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 201
+    project = response.json()
+    assert SEED_PROJECT_FIELDS <= project.keys()
+    assert project["id"].startswith("proj_")
+    assert project["status"] == "active"
+    assert project["runs_started"] == 0 and project["runs"] == []
+    assert project["tags"] == ["VL", "通用印章"]
+    assert project["created_at"].endswith("Z")
+    datetime.fromisoformat(project["created_at"])
+
+    listing = httpx.get(f"{server.url}/projects", headers=AUTH)
+    assert listing.status_code == 200
+    [summary] = listing.json()
+    assert SEED_SUMMARY_FIELDS <= summary.keys()
+    assert summary["name"] == "印章大模型" and summary["owner"] == "LL"
+
+
+async def test_duplicate_name_is_409_and_stores_nothing(client: TrainyardClient) -> None:
+    await client.create_project(project_body("dup"))
+    with pytest.raises(ApiError) as err:
+        await client.create_project(project_body("dup", owner="someone else"))
+    assert err.value.status_code == 409 and err.value.code == "project_exists"
+    projects = await client.list_projects()
+    assert [p.owner for p in projects] == ["LL"]
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"name": "   "}, None, "`name` must not be blank"),
+    ({"name": "x" * 101}, "name", "length <= 100"),
+    ({"objective": 7}, "objective", "Expected `str`"),
+    ({"tags": ["a"] * 21}, "tags", "length <= 20"),
+    ({"tags": ["a", "a"]}, None, "must not repeat"),
+    ({"dataset_name": "../secrets"}, None, "plain file or folder name"),
+    ({"training_yaml_name": "/etc/passwd"}, None, "absolute path"),
+    ({"name": "a/b"}, None, "must not hold '/'"),
+    ({"surprise": 1}, None, "unknown field `surprise`"),
+])
+def test_bad_fields_are_400_naming_the_field(server: Server, body: dict[str, object],
+                                             field: str | None, words: str) -> None:
+    payload = {"name": "ok", "objective": "o", "task_type": "t", "owner": "me",
+               "dataset_name": "d", "training_yaml_name": "y.yaml", **body}
+    response = httpx.post(f"{server.url}/projects", json=payload, headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["status_code"] == 400 and error["code"] in ("validation_failed", "unsafe_name")
+    assert words in error["message"]
+    if field:
+        assert error["details"]["errors"][0]["field"] == field
+    assert httpx.get(f"{server.url}/projects", headers=AUTH).json() == []
+
+
+def test_missing_required_field_and_malformed_json(server: Server) -> None:
+    response = httpx.post(f"{server.url}/projects", json={"name": "x"}, headers=AUTH)
+    assert response.status_code == 400
+    assert "objective" in response.json()["message"]
+    response = httpx.post(f"{server.url}/projects", content=b"{nope",
+                          headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["code"] == "invalid_request"
+
+
+async def test_list_is_newest_first_and_filters(client: TrainyardClient) -> None:
+    await client.create_project(project_body("alpha", owner="ann", tags=["nlp"],
+                                             objective="summaries"))
+    await client.create_project(project_body("beta", owner="bob", tags=["vision"]))
+    await client.create_project(project_body("gamma", owner="ann", tags=["nlp", "vision"]))
+    await client.update_project("beta", ProjectUpdate(status="archived"))
+
+    assert [p.name for p in await client.list_projects()] == ["gamma", "beta", "alpha"]
+    assert [p.name for p in await client.list_projects(owner="ann")] == ["gamma", "alpha"]
+    assert [p.name for p in await client.list_projects(tag="vision")] == ["gamma", "beta"]
+    assert [p.name for p in await client.list_projects(status="archived")] == ["beta"]
+    assert [p.name for p in await client.list_projects(q="summar")] == ["alpha"]
+    assert [p.name for p in await client.list_projects(q="100%")] == []
+
+
+async def test_get_by_id_or_url_encoded_chinese_name(client: TrainyardClient,
+                                                     server: Server) -> None:
+    created = await client.create_project(project_body("中文摘要系统"))
+    by_id = await client.get_project(created.id)
+    raw = httpx.get(f"{server.url}/projects/{quote('中文摘要系统')}", headers=AUTH)
+    assert raw.status_code == 200 and raw.json()["id"] == created.id == by_id.id
+    with pytest.raises(ApiError) as err:
+        await client.get_project("no such project")
+    assert err.value.status_code == 404 and err.value.code == "project_not_found"
+
+
+async def test_patch_changes_only_given_fields_and_archives(client: TrainyardClient) -> None:
+    created = await client.create_project(project_body("patchme"))
+    changed = await client.update_project("patchme", ProjectUpdate(
+        owner="new owner", tags=["x"], dataset_name="other-set"))
+    assert (changed.owner, changed.tags, changed.dataset_name) == ("new owner", ["x"],
+                                                                  "other-set")
+    assert changed.objective == created.objective
+    assert changed.updated_at > created.updated_at
+    archived = await client.update_project(created.id, ProjectUpdate(status="archived"))
+    assert archived.status == "archived"
+    again = await client.update_project(created.id, ProjectUpdate(status="active"))
+    assert again.status == "active"
+    with pytest.raises(ApiError) as err:
+        await client.update_project(created.id, ProjectUpdate(dataset_name="a/../b"))
+    assert err.value.code == "unsafe_name"
+    assert (await client.get_project(created.id)).dataset_name == "other-set"
+
+
+async def test_projects_survive_a_server_restart(server: Server) -> None:
+    async with server.client() as api:
+        created = await api.create_project(project_body("durable"))
+    server.stop()
+    server.start()
+    async with server.client() as api:
+        again = await api.get_project("durable")
+    assert again.id == created.id and again.tags == created.tags
