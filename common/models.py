@@ -98,10 +98,10 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     training_yaml_name: FileName | msgspec.UnsetType = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
     status: ProjectStatus | msgspec.UnsetType = msgspec.UNSET
-    container: ShortLine | None | msgspec.UnsetType = msgspec.UNSET
-    workdir: Line | None | msgspec.UnsetType = msgspec.UNSET
-    output_dir: Line | None | msgspec.UnsetType = msgspec.UNSET
-    save_signal: SignalName | None | msgspec.UnsetType = msgspec.UNSET
+    container: ShortLine | msgspec.UnsetType | None = msgspec.UNSET
+    workdir: Line | msgspec.UnsetType | None = msgspec.UNSET
+    output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
+    save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)

@@ -41,6 +41,13 @@ def to_container(path: str, mounts: Mounts) -> str | None:
     return None
 
 
+def _shared_mounts(info: dict[str, Any]) -> Mounts:
+    """The container's mounts whose source exists on this host, longest path first."""
+    mounts = [(m["Destination"], m["Source"]) for m in info.get("Mounts", [])
+              if os.path.exists(m.get("Source", ""))]
+    return sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+
+
 @dataclass
 class DockerExecutor(Executor):
     workspace_root: Path = Path("/")
@@ -75,9 +82,7 @@ class DockerExecutor(Executor):
             raise ExecutorError(f"cannot reach the Docker engine at {self.url} to use container "
                                 f"{name!r}: {exc}") from exc
         info: dict[str, Any] = container._container
-        mounts = [(m["Destination"], m["Source"]) for m in info.get("Mounts", [])
-                  if os.path.exists(m.get("Source", ""))]
-        self._mounts[name] = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+        self._mounts[name] = _shared_mounts(info)
         state = info.get("State", {})
         if not state.get("Running"):
             raise ContainerGone(f"container {name!r} is not running "

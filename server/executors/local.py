@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +46,8 @@ class LocalExecutor(Executor):
     async def signal(self, container: str | None, pgid: int, signum: int) -> None:
         if pgid <= 1:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signum)
-        except ProcessLookupError:
-            pass
 
     async def alive(self, container: str | None, pid: int) -> bool:
         try:
@@ -58,15 +56,19 @@ class LocalExecutor(Executor):
             return False
         except PermissionError:
             return True
-        # A zombie wrapper (exited, not yet reaped) is not alive.
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-        except OSError:
-            return False
+        return not _is_zombie(pid)
 
     def files(self, container: str | None) -> Files:
         return HostFiles()
+
+
+def _is_zombie(pid: int) -> bool:
+    """An exited process not yet reaped is not alive."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
 
 
 async def _wait_for_pgid(run_dir: Path, proc: asyncio.subprocess.Process) -> int:

@@ -39,21 +39,28 @@ async def scan_output_dir(files: Files, output_dir: str) -> list[Found]:
     found: list[Found] = []
     latest_step = None
     if "latest" in paths:
-        text = (await files.read(posixpath.join(output_dir, "latest"), 0, 256) or b"").decode()
+        raw = await files.read(posixpath.join(output_dir, "latest"), 0, 256)
+        text = (raw or b"").decode("utf-8", "replace")
         match = _DS.match(text.strip())
         latest_step = int(match.group(1)) if match else None
     for entry in entries:
         when = datetime.fromtimestamp(entry.mtime, UTC)
         full = posixpath.join(output_dir, entry.path)
         if entry.is_dir and "/" not in entry.path:
-            if (m := _HF.match(entry.path)) and f"{entry.path}/trainer_state.json" in paths:
-                found.append(Found(entry.path, "checkpoint", full, int(m.group(1)), when))
-            elif ((m := _DS.match(entry.path)) and latest_step is not None
-                  and int(m.group(1)) <= latest_step):
-                found.append(Found(entry.path, "checkpoint", full, int(m.group(1)), when))
+            step = _complete_checkpoint_step(entry.path, paths, latest_step)
+            if step is not None:
+                found.append(Found(entry.path, "checkpoint", full, step, when))
         elif not entry.is_dir and _TB.search(entry.path):
             found.append(Found(posixpath.basename(entry.path), "tensorboard", full, None, when))
     return found
+
+
+def _complete_checkpoint_step(name: str, paths: set[str], latest_step: int | None) -> int | None:
+    if (m := _HF.match(name)) and f"{name}/trainer_state.json" in paths:
+        return int(m.group(1))
+    if (m := _DS.match(name)) and latest_step is not None and int(m.group(1)) <= latest_step:
+        return int(m.group(1))
+    return None
 
 
 def newest_checkpoint(artifacts: list[Artifact]) -> Artifact | None:

@@ -81,7 +81,8 @@ class ProjectRepository:
             where.append("EXISTS (SELECT 1 FROM json_each(projects.tags) WHERE value = ?)")
             params.append(filters.tag)
         if filters.q:
-            like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
             columns = ("name", "description", "objective", "owner", "task_type", "tags")
             where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
             params.extend([like] * len(columns))

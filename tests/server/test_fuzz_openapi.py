@@ -12,10 +12,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from ..conftest import TOKEN, Server
-
 from server.app import create_app
 from server.config import Settings
+
+from ..conftest import TOKEN, Server
 
 
 def _app_schema() -> dict[str, object]:
