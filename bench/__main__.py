@@ -22,7 +22,7 @@ from typing import TypeVar
 from common.client import TrainyardClient
 
 from . import http_load, idle, ingest
-from .machine import header_lines
+from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
 
@@ -72,6 +72,7 @@ def _workspace() -> Workspace:
 
 
 async def main() -> int:
+    busy_before = machine_busy(1.0)
     started = time.perf_counter()
     ws = _workspace()
     token = "bench-" + secrets.token_hex(16)
@@ -89,6 +90,8 @@ async def main() -> int:
     print("\n".join(header_lines()))
     print("server: trainyard serve, local executor, default poll interval 0.2 s; "
           "all figures from this one invocation")
+    print(f"other load: CPUs {busy_before:.0f}% busy in the second before the bench started; "
+          f"load average at the end {load_average()}")
     print()
     print(render(rows))
     return 0 if all(row.met is not False for row in rows) else 1

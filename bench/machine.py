@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 
-__all__ = ["CpuMeter", "cpu_seconds", "header_lines", "rss_mib"]
+__all__ = ["CpuMeter", "cpu_seconds", "header_lines", "load_average", "machine_busy", "rss_mib"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -45,6 +45,28 @@ def header_lines() -> list[str]:
         f"{_version('httptools')}), litestar {_version('litestar')}, SQLite "
         f"{sqlite3.sqlite_version}",
     ]
+
+
+def _cpu_totals() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    with open("/proc/stat", encoding="utf-8") as handle:
+        values = [int(v) for v in handle.readline().split()[1:9]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """% of all CPUs busy over the next ``seconds`` (anyone's work: before we start,
+    that is other people's load, which makes every figure noisier)."""
+    busy0, total0 = _cpu_totals()
+    time.sleep(seconds)
+    busy1, total1 = _cpu_totals()
+    return 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+
+
+def load_average() -> str:
+    with open("/proc/loadavg", encoding="utf-8") as handle:
+        return " ".join(handle.read().split()[:3])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -18,8 +18,14 @@ __all__ = [
     "Artifact",
     "ArtifactType",
     "ErrorBody",
+    "GpuDevice",
+    "GpuHistoryPoint",
+    "GpuProcess",
+    "GpuSnapshot",
     "LogEntry",
     "LogPage",
+    "MetricSeries",
+    "ProgressInfo",
     "Project",
     "ProjectCreate",
     "ProjectStatus",
@@ -28,6 +34,7 @@ __all__ = [
     "ResumeRequest",
     "RunCreate",
     "RunDetail",
+    "RunGpu",
     "RunStatus",
     "RunSummary",
 ]
@@ -162,6 +169,77 @@ class LogPage(Struct, kw_only=True):
     has_more: bool
 
 
+class ProgressInfo(Struct, kw_only=True):
+    """Where a run stands and how that was worked out (``source``, ``rate_source``)."""
+
+    progress: float = 0.0
+    current_step: int | None = None
+    total_steps: int | None = None
+    steps_per_second: float | None = None
+    eta_seconds: float | None = None
+    source: str | None = None
+    rate_source: str | None = None
+
+
+class GpuHistoryPoint(Struct, array_like=True):
+    """``[timestamp, gpu_index, utilization %, memory used bytes]``."""
+
+    timestamp: str
+    gpu_index: int
+    utilization: float | None
+    memory_used: int
+
+
+class RunGpu(Struct, kw_only=True):
+    """A run's GPU use: the GPUs its processes hold, now and at peak."""
+
+    gpus: list[int] = msgspec.field(default_factory=list)
+    utilization: float | None = None
+    memory_used: int = 0
+    peak_memory_used: int = 0
+    pids: list[int] = msgspec.field(default_factory=list)
+    sampled_at: str | None = None
+    history: list[GpuHistoryPoint] = msgspec.field(default_factory=list)
+
+
+class GpuProcess(Struct, kw_only=True):
+    pid: int
+    used_memory: int | None
+    run_id: str | None = None
+    project_id: str | None = None
+
+
+class GpuDevice(Struct, kw_only=True):
+    index: int
+    uuid: str
+    name: str
+    utilization: float | None = None
+    memory_utilization: float | None = None
+    memory_used: int | None = None
+    memory_total: int | None = None
+    temperature: float | None = None
+    power_watts: float | None = None
+    power_limit_watts: float | None = None
+    processes: list[GpuProcess] = msgspec.field(default_factory=list)
+
+
+class GpuSnapshot(Struct, kw_only=True):
+    """``GET /gpus``: the latest NVML sample, or why there is none."""
+
+    available: bool
+    reason: str | None = None
+    sampled_at: str | None = None
+    driver: str | None = None
+    gpus: list[GpuDevice] = msgspec.field(default_factory=list)
+
+
+class MetricSeries(Struct, kw_only=True):
+    """``GET .../metrics``: per key, ``[step, value]`` pairs in step order."""
+
+    run_id: str
+    series: dict[str, list[tuple[int, float]]]
+
+
 class RunSummary(Struct, kw_only=True):
     id: str
     project_id: str
@@ -188,6 +266,8 @@ class RunDetail(RunSummary, kw_only=True):
     container: str | None = None
     workdir: str | None = None
     kept_artifact_id: str | None = None
+    progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
+    gpu: RunGpu | None = None
 
 
 class Project(ProjectSummary, kw_only=True):

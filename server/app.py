@@ -22,15 +22,21 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
 from .routes.runs import RunController
+from .routes.streams import StreamController
+from .services.events import RingChannel, RunHub
+from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
 from .state import Services
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
+from .telemetry.gpu import GpuReader, make_reader
+from .telemetry.sampler import GpuSampler
 
 __all__ = ["create_app", "make_executor"]
 
@@ -44,21 +50,31 @@ def make_executor(settings: Settings) -> Executor:
                           docker_host=settings.docker_host)
 
 
-def _services(settings: Settings, executor: Executor) -> Services:
+def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> Services:
     db = Database(settings.db_path)
     runs = RunRepository(db)
     projects = ProjectRepository(db)
-    supervisor = Supervisor(runs=runs, executor=executor, poll_interval=settings.poll_interval)
+    hub, changes, gpu_channel = RunHub(), RingChannel(), RingChannel(size=60)
+    recorder = RunRecorder(runs, hub, changes)
+    supervisor = Supervisor(runs=runs, recorder=recorder, executor=executor,
+                            poll_interval=settings.poll_interval)
+    sampler = GpuSampler(reader=gpu_reader, interval=settings.gpu_interval, runs=runs,
+                         recorder=recorder, channel=gpu_channel,
+                         live_roots=supervisor.live_roots)
     return Services(
         settings=settings, db=db, auth=TokenAuth(db, settings.token), projects=projects,
         runs=runs, executor=executor, supervisor=supervisor,
         run_service=RunService(settings=settings, projects=projects, runs=runs,
-                               executor=executor, supervisor=supervisor),
+                               executor=executor, supervisor=supervisor, recorder=recorder),
+        hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
     )
 
 
-def create_app(settings: Settings, *, executor: Executor | None = None) -> Litestar:
-    services = _services(settings, executor or make_executor(settings))
+def create_app(settings: Settings, *, executor: Executor | None = None,
+               gpu_reader: GpuReader | None = None) -> Litestar:
+    """The app; tests and tools may inject an executor or a GPU reader."""
+    services = _services(settings, executor or make_executor(settings),
+                         gpu_reader or make_reader(settings.gpu_source))
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -68,9 +84,11 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> Lites
             print(f"trainyard: generated an API token (shown once; rotate with "
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
         await services.supervisor.start()
+        await services.sampler.start()
         try:
             yield
         finally:
+            await services.sampler.close()
             await services.supervisor.close()
             await services.executor.close()
             await services.db.close()
@@ -79,7 +97,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None) -> Lites
                             handler: BaseRouteHandler) -> None:
         await services.auth.guard(connection, handler)
 
-    api = Router(path="/", route_handlers=[ProjectController, RunController],
+    api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
+                                           GpuController],
                  guards=[require_token], security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],

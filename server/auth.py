@@ -89,5 +89,10 @@ class TokenAuth:
             raise Unauthorized("invalid token")
 
     async def guard(self, connection: ASGIConnection[Any, Any, Any, Any],
-                    _: BaseRouteHandler) -> None:
-        await self.check(connection.headers.get("authorization"))
+                    handler: BaseRouteHandler) -> None:
+        header = connection.headers.get("authorization")
+        if header is None and handler.opt.get("query_token"):
+            # EventSource cannot send headers: stream routes also take ?access_token=.
+            token = connection.query_params.get("access_token")
+            header = f"Bearer {token}" if token else None
+        await self.check(header)

@@ -39,6 +39,7 @@ class Settings:
     yaml_dirs: tuple[str, ...] = (".", "configs")
     poll_interval: float = 0.2
     gpu_interval: float = 1.0
+    gpu_source: str = "nvml"
     log_level: str = "info"
     access_log: bool = False
 
@@ -73,6 +74,7 @@ class Settings:
                                  d.poll_interval, 0.01, 10.0),
             gpu_interval=_float("TRAINYARD_GPU_INTERVAL", get("TRAINYARD_GPU_INTERVAL"),
                                 d.gpu_interval, 0.1, 3600.0),
+            gpu_source=_gpu_source(get("TRAINYARD_GPU_SOURCE", d.gpu_source)),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),
             access_log=_choice("TRAINYARD_ACCESS_LOG", get("TRAINYARD_ACCESS_LOG"), "0",
@@ -139,6 +141,13 @@ def _abs_path(name: str, raw: str | None, default: Path) -> Path:
     if not path.is_absolute():
         raise ConfigError(f"{name}={raw!r} must be an absolute path")
     return path
+
+
+def _gpu_source(raw: str) -> str:
+    value = raw.strip() or "nvml"
+    if value in ("nvml", "none") or (value.startswith("replay:") and len(value) > 7):
+        return value
+    raise ConfigError(f"TRAINYARD_GPU_SOURCE={raw!r} must be nvml, none or replay:PATH")
 
 
 def _token(raw: str | None) -> str | None:

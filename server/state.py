@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from .auth import TokenAuth
 from .config import Settings
 from .executors.base import Executor
+from .services.events import RingChannel, RunHub
+from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
+from .telemetry.sampler import GpuSampler
 
 __all__ = ["Services"]
 
@@ -26,3 +29,8 @@ class Services:
     executor: Executor
     supervisor: Supervisor
     run_service: RunService
+    hub: RunHub
+    changes: RingChannel  # project and run changes, for list views
+    gpu_channel: RingChannel
+    recorder: RunRecorder
+    sampler: GpuSampler

@@ -8,7 +8,15 @@ from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from common.models import LogPage, ResumeRequest, RunCreate, RunDetail, RunStatus, RunSummary
+from common.models import (
+    LogPage,
+    MetricSeries,
+    ResumeRequest,
+    RunCreate,
+    RunDetail,
+    RunStatus,
+    RunSummary,
+)
 
 from ..state import Services
 from .openapi import responses
@@ -60,6 +68,20 @@ class RunController(Controller):
                             headers={"X-Next-After": str(page.next_after),
                                      "X-Has-More": str(page.has_more).lower()})
         return page
+
+    @get("/{run_id:str}/metrics", operation_id="getRunMetrics",
+         responses=responses(400, 401, 404))
+    async def metrics(
+        self, services: Svc, project_reference: Ref, run_id: RunId,
+        keys: Annotated[str | None, QueryParameter(
+            max_length=2000, description="Comma-separated metric names; all when absent")] = None,
+        after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
+        limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
+    ) -> MetricSeries:
+        """Metric series for charts: per key, [step, value] pairs after ``after_step``."""
+        wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
+        return await services.run_service.metrics(project_reference, run_id, wanted,
+                                                  after_step, limit)
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
           responses=responses(400, 401, 404, 409))

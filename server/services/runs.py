@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import shlex
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common.models import Artifact, LogPage, RunCreate, RunDetail, RunSummary
+import msgspec
+
+from common.models import (
+    Artifact,
+    GpuHistoryPoint,
+    LogPage,
+    MetricSeries,
+    ProgressInfo,
+    RunCreate,
+    RunDetail,
+    RunGpu,
+    RunSummary,
+)
 
 from ..config import Settings
-from ..errors import Conflict, LaunchFailed, NotFound
+from ..errors import Conflict, InvalidRequest, LaunchFailed, NotFound
 from ..executors.base import Executor, ExecutorError, Launch
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
@@ -19,6 +32,8 @@ from ..storage.runs import RunRepository, RunRow
 from .artifacts import newest_checkpoint
 from .names import new_id
 from .projects import require_project
+from .recorder import TERMINAL, RunRecorder
+from .streams import run_stream
 from .supervisor import Supervisor
 from .workspace import resolve_resources
 
@@ -34,6 +49,7 @@ class RunService:
     runs: RunRepository
     executor: Executor
     supervisor: Supervisor
+    recorder: RunRecorder
 
     # -- reading ----------------------------------------------------------------------
     async def require_run(self, project_ref: str, run_id: str) -> RunRow:
@@ -53,7 +69,22 @@ class RunService:
             logs=await self.runs.logs_tail(run.id, DETAIL_LOG_LINES),
             env=run.env, container=run.container, workdir=run.workdir,
             kept_artifact_id=run.kept_artifact_id,
+            progress_info=msgspec.convert(run.progress_info, ProgressInfo),
+            gpu=await self._gpu(run),
         )
+
+    async def _gpu(self, run: RunRow) -> RunGpu | None:
+        if not run.gpu:
+            return None
+        gpu = msgspec.convert(run.gpu, RunGpu)
+        gpu.history = [GpuHistoryPoint(*row) for row in await self.runs.gpu_history(run.id, 200)]
+        return gpu
+
+    async def metrics(self, project_ref: str, run_id: str, keys: list[str] | None,
+                      after_step: int, limit: int) -> MetricSeries:
+        run = await self.require_run(project_ref, run_id)
+        series = await self.runs.metric_series(run.id, keys, after_step, limit)
+        return MetricSeries(run_id=run.id, series=series)
 
     async def get(self, project_ref: str, run_id: str) -> RunDetail:
         return await self.detail(await self.require_run(project_ref, run_id))
@@ -69,6 +100,18 @@ class RunService:
         entries = entries[:limit]
         return LogPage(run_id=run.id, entries=entries,
                        next_after=entries[-1].seq if entries else after, has_more=has_more)
+
+    async def stream(self, project_ref: str, run_id: str,
+                     last_event_id: str | None) -> AsyncIterator[bytes]:
+        run = await self.require_run(project_ref, run_id)
+        after = 0
+        if last_event_id:
+            if not last_event_id.strip().isdigit():
+                raise InvalidRequest(f"Last-Event-ID {last_event_id!r} is not an event id of "
+                                     "this run (a number)", code="invalid_event_id")
+            after = int(last_event_id)
+        return run_stream(self.runs, self.recorder.hub, run.id, after,
+                          terminal_status=run.status in TERMINAL)
 
     # -- launching --------------------------------------------------------------------
     async def launch(self, project_ref: str, data: RunCreate, *,
@@ -97,15 +140,16 @@ class RunService:
             id=run_id, project_id=project.id, status="pending", start_command=command, env=env,
             executor=self.executor.kind, container=container, workdir=workdir, run_dir="",
             output_dir=None, pgid=None, wrapper_pid=None, exit_code=None, status_message=None,
-            stop_request=None, progress=0.0, metrics={},
+            stop_request=None, progress=0.0, metrics={}, progress_info={}, gpu={},
+            host_pid=None, jsonl_offset=0,
             resume_source_artifact_id=resume_from.id if resume_from else None,
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
             started_at=None, completed_at=None,
         )
         await self.runs.insert(run)
-        await self.runs.system_log(run_id, "Run created")
-        await self.runs.system_log(
+        await self.recorder.status(run_id, "pending", "Run created")
+        await self.recorder.log(
             run_id, f"dataset {project.dataset_name!r} found at {resolved.dataset}; "
                     f"training YAML {project.training_yaml_name!r} at {resolved.training_yaml}")
         await self._snapshot_config(run, resolved.training_yaml)
@@ -116,24 +160,22 @@ class RunService:
                                                        container=container, workdir=workdir))
         except ExecutorError as exc:
             message = f"could not start the command {on_where}: {exc}"
-            await self.runs.system_log(run_id, message, "ERROR")
-            await self.runs.update(run_id, status="failed", status_message=message,
-                                   completed_at=now_iso())
+            await self.recorder.status(run_id, "failed", message, level="ERROR",
+                                       completed_at=now_iso())
             raise LaunchFailed(message, details={"run_id": run_id, "container": container}
                                ) from exc
         output_dir = project.output_dir or resolved.yaml_output_dir
         if output_dir:
             output_dir = str(Path(started.workdir, output_dir))
-        await self.runs.update(run_id, status="running", run_dir=started.run_dir,
-                               workdir=started.workdir, output_dir=output_dir,
-                               pgid=started.pgid, wrapper_pid=started.wrapper_pid,
-                               started_at=now_iso())
-        await self.runs.system_log(
-            run_id, f"started {on_where}, workdir {started.workdir}: {command} "
-                    f"(process group {started.pgid})")
+        await self.recorder.status(
+            run_id, "running", f"started {on_where}, workdir {started.workdir}: {command} "
+                               f"(process group {started.pgid})",
+            run_dir=started.run_dir, workdir=started.workdir, output_dir=output_dir,
+            pgid=started.pgid, wrapper_pid=started.wrapper_pid, host_pid=started.host_pid,
+            started_at=now_iso())
         if not output_dir:
-            await self.runs.system_log(run_id, "the training YAML sets no output_dir: "
-                                               "checkpoints will not be tracked", "WARNING")
+            await self.recorder.log(run_id, "the training YAML sets no output_dir: "
+                                            "checkpoints will not be tracked", "WARNING")
         fresh = await self.runs.get(run_id)
         assert fresh is not None
         self.supervisor.follow(fresh)

@@ -12,7 +12,7 @@ from common.models import Artifact, LogEntry, RunSummary
 
 from .db import Database, now_iso
 
-__all__ = ["LogRow", "RunRepository", "RunRow"]
+__all__ = ["Committed", "LogRow", "RunRepository", "RunRow"]
 
 _json = msgspec.json.encode
 _dict_decode = msgspec.json.Decoder(dict[str, Any]).decode
@@ -20,6 +20,24 @@ _list_decode = msgspec.json.Decoder(list[str]).decode
 
 # A log row as inserted: (stream, level, message); seq and timestamp are added on insert.
 LogRow = tuple[str, str, str]
+
+
+_JSON_COLUMNS = ("env", "metrics", "progress_info", "gpu")
+
+
+def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Column values as stored: JSON columns encoded; ``updated_at`` refreshed."""
+    encoded = {k: (_json(v).decode() if k in _JSON_COLUMNS else v) for k, v in fields.items()}
+    encoded["updated_at"] = now_iso()
+    return encoded
+
+
+class Committed(msgspec.Struct):
+    """What one append stored: numbered log rows and events, ready to publish."""
+
+    ts: str
+    lines: list[tuple[str, int, str, str, str, str]]  # run_id, seq, ts, stream, level, msg
+    events: list[tuple[int, str, bytes]]  # seq, type, JSON data
 
 
 class RunRow(msgspec.Struct, kw_only=True):
@@ -45,6 +63,10 @@ class RunRow(msgspec.Struct, kw_only=True):
     resume_source_artifact_id: str | None
     parent_run_id: str | None
     kept_artifact_id: str | None
+    progress_info: dict[str, Any]
+    gpu: dict[str, Any]
+    host_pid: int | None
+    jsonl_offset: int
     stdout_offset: int
     stderr_offset: int
     last_seq: int
@@ -61,8 +83,8 @@ class RunRow(msgspec.Struct, kw_only=True):
 
 def _run(row: sqlite3.Row) -> RunRow:
     data = dict(row)
-    data["env"] = _dict_decode(data["env"])
-    data["metrics"] = _dict_decode(data["metrics"])
+    for column in _JSON_COLUMNS:
+        data[column] = _dict_decode(data[column])
     return RunRow(**data)
 
 
@@ -95,8 +117,8 @@ class RunRepository:
     async def insert(self, run: RunRow) -> None:
         """Insert a new run and count it in its project's ``runs_started``."""
         data = msgspec.structs.asdict(run)
-        data["env"] = _json(run.env).decode()
-        data["metrics"] = _json(run.metrics).decode()
+        for column in _JSON_COLUMNS:
+            data[column] = _json(data[column]).decode()
         columns = ", ".join(data)
         marks = ", ".join("?" for _ in data)
         async with self.db.transaction() as tx:
@@ -127,44 +149,108 @@ class RunRepository:
         return [msgspec.convert(dict(row), RunSummary) for row in rows]
 
     async def update(self, run_id: str, **fields: Any) -> None:
-        for key in ("env", "metrics"):
-            if key in fields:
-                fields[key] = _json(fields[key]).decode()
-        fields["updated_at"] = now_iso()
+        fields = _encode_fields(fields)
         sets = ", ".join(f"{column} = ?" for column in fields)
         async with self.db.transaction() as tx:
             await tx.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*fields.values(), run_id))
 
     # -- logs -------------------------------------------------------------------------
-    async def append_logs(self, run_id: str, rows: Sequence[LogRow], *,
-                          offsets: dict[str, int] | None = None) -> int:
-        """Append lines in one transaction, with the file offsets they were read up to.
+    async def append(self, run_id: str, rows: Sequence[LogRow] = (), *,
+                     events: Sequence[tuple[str, bytes]] = (),
+                     offsets: dict[str, int] | None = None,
+                     fields: dict[str, Any] | None = None,
+                     points: Sequence[tuple[str, int, float]] = ()) -> Committed:
+        """Append log lines, events and metric points in one transaction, numbered from
+        the run's sequence, with the file offsets they were read up to and any run fields
+        that changed.
 
         Lines and offsets commit together, so a crash never loses or repeats a line.
-        Returns the last sequence number used.
         """
         ts = now_iso()
         async with self.db.transaction() as tx:
             async with tx.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)) as cur:
                 found = await cur.fetchone()
             first = (found[0] if found else 0) + 1
-            if rows:
+            lines = [(run_id, seq, ts, s, lvl, msg)
+                     for seq, (s, lvl, msg) in enumerate(rows, first)]
+            if lines:
                 await tx.executemany(
                     "INSERT INTO log_lines (run_id, seq, ts, stream, level, message) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(run_id, seq, ts, s, lvl, msg)
-                     for seq, (s, lvl, msg) in enumerate(rows, first)],
-                )
-            last = first + len(rows) - 1
-            sets, params = "last_seq = ?", [last]
+                    "VALUES (?, ?, ?, ?, ?, ?)", lines)
+            numbered = [(seq, kind, data) for seq, (kind, data)
+                        in enumerate(events, first + len(lines))]
+            if numbered:
+                await tx.executemany(
+                    "INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
+                    [(run_id, seq, kind, data.decode()) for seq, kind, data in numbered])
+            if points:
+                await tx.executemany(
+                    "INSERT OR REPLACE INTO metric_points (run_id, key, step, value, ts) "
+                    "VALUES (?, ?, ?, ?, ?)", [(run_id, k, step, v, ts) for k, step, v in points])
+            last = first + len(lines) + len(numbered) - 1
+            sets, params = ["last_seq = ?"], [last]
             for stream, offset in (offsets or {}).items():
-                sets += f", {stream}_offset = ?"
+                sets.append(f"{stream}_offset = ?")
                 params.append(offset)
-            await tx.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*params, run_id))
-        return last
+            for column, value in _encode_fields(fields or {}).items():
+                sets.append(f"{column} = ?")
+                params.append(value)
+            await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
+        return Committed(ts=ts, lines=lines, events=numbered)
 
-    async def system_log(self, run_id: str, message: str, level: str = "INFO") -> None:
-        await self.append_logs(run_id, [("system", level, message)])
+    async def events_after(self, run_id: str, after: int, limit: int
+                           ) -> list[tuple[int, str, str]]:
+        rows = await self.db.fetch_all(
+            "SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?", (run_id, after, limit))
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def log_rows_after(self, run_id: str, after: int,
+                             limit: int) -> list[tuple[Any, ...]]:
+        rows = await self.db.fetch_all(
+            "SELECT run_id, seq, ts, stream, level, message FROM log_lines "
+            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?", (run_id, after, limit))
+        return [tuple(row) for row in rows]
+
+    async def replace_metric_points(self, run_id: str, upto_step: int, keys: Sequence[str],
+                                    points: Sequence[tuple[str, int, float]]) -> None:
+        """Authoritative points (a checkpoint's log history) replace what was estimated
+        for those keys up to ``upto_step``."""
+        ts = now_iso()
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "DELETE FROM metric_points WHERE run_id = ? AND key = ? AND step <= ?",
+                [(run_id, key, upto_step) for key in keys])
+            await tx.executemany(
+                "INSERT OR REPLACE INTO metric_points (run_id, key, step, value, ts) "
+                "VALUES (?, ?, ?, ?, ?)", [(run_id, k, step, v, ts) for k, step, v in points])
+
+    async def metric_series(self, run_id: str, keys: Sequence[str] | None, after_step: int,
+                            limit: int) -> dict[str, list[tuple[int, float]]]:
+        sql = ("SELECT key, step, value FROM metric_points WHERE run_id = ? AND step > ?")
+        params: list[Any] = [run_id, after_step]
+        if keys:
+            sql += f" AND key IN ({', '.join('?' for _ in keys)})"
+            params.extend(keys)
+        rows = await self.db.fetch_all(sql + " ORDER BY key, step LIMIT ?", (*params, limit))
+        series: dict[str, list[tuple[int, float]]] = {}
+        for key, step, value in rows:
+            series.setdefault(key, []).append((step, value))
+        return series
+
+    async def add_gpu_history(self, rows: Sequence[tuple[str, str, int, float | None, int]]
+                              ) -> None:
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT OR REPLACE INTO gpu_history (run_id, ts, gpu_index, utilization, "
+                "memory_used) VALUES (?, ?, ?, ?, ?)", rows)
+
+    async def gpu_history(self, run_id: str,
+                          limit: int = 1000) -> list[tuple[str, int, float | None, int]]:
+        rows = await self.db.fetch_all(
+            "SELECT ts, gpu_index, utilization, memory_used FROM gpu_history WHERE run_id = ? "
+            "ORDER BY ts DESC LIMIT ?", (run_id, limit))
+        return [(row[0], row[1], row[2], row[3]) for row in reversed(rows)]
 
     async def logs_after(self, run_id: str, after: int, limit: int) -> list[LogEntry]:
         rows = await self.db.fetch_all(

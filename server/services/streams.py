@@ -1,0 +1,129 @@
+"""SSE streams: replay what a client missed from storage, then follow the live hub.
+
+A run stream subscribes to the hub FIRST, then replays stored events after the client's
+``Last-Event-ID``, then delivers live frames, skipping what it already sent and filling
+any hole from storage: no gap, no duplicate, whatever the timing. A client that falls
+behind is cut off from the hub queue and caught up from storage the same way. Once the
+run's final status has gone out, an ``end`` event closes the stream (``curl -N`` exits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from ..storage.runs import RunRepository
+from .events import Frame, RingChannel, RunHub, encode_frame
+from .recorder import TERMINAL, event_frame, log_frame
+
+__all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "ring_stream", "run_stream"]
+
+KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 2000
+REPLAY_BATCH = 5000
+KEEPALIVE = b": keepalive\n\n"
+
+
+async def _replay(runs: RunRepository, run_id: str, after: int,
+                  upto: int | None = None) -> tuple[list[Frame], int]:
+    """Stored frames after ``after`` (up to ``upto``), oldest first, logs batched."""
+    frames: list[Frame] = []
+    cursor = after
+    while upto is None or cursor < upto:
+        lines = await runs.log_rows_after(run_id, cursor, REPLAY_BATCH)
+        events = await runs.events_after(run_id, cursor, REPLAY_BATCH)
+        if not lines and not events:
+            break
+        # Only up to what both queries surely covered, so nothing is skipped.
+        bound = min(lines[-1][1] if len(lines) == REPLAY_BATCH else 1 << 62,
+                    events[-1][0] if len(events) == REPLAY_BATCH else 1 << 62,
+                    upto if upto is not None else 1 << 62)
+        items: list[tuple[int, Any]] = [(row[1], row) for row in lines if row[1] <= bound]
+        items += [(seq, (seq, kind, data)) for seq, kind, data in events if seq <= bound]
+        items.sort(key=lambda item: item[0])
+        pending: list[tuple[Any, ...]] = []
+        for _, item in items:
+            if len(item) == 6:  # a log row
+                pending.append(item)
+                continue
+            if pending:
+                frames.append(log_frame(pending))
+                pending = []
+            frames.append(event_frame(*item))
+        if pending:
+            frames.append(log_frame(pending))
+        cursor = items[-1][0] if items else bound
+    return frames, cursor
+
+
+async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
+                     terminal_status: bool) -> AsyncIterator[bytes]:
+    sub = hub.subscribe(run_id)
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        frames, cursor = await _replay(runs, run_id, after)
+        ended = any(frame.terminal for frame in frames)
+        if frames:
+            yield b"".join(frame.data for frame in frames)
+        if not ended and terminal_status:
+            # Ended before this stream began and nothing more will come: replay is all.
+            run = await runs.get(run_id)
+            ended = run is None or run.status in TERMINAL
+        while not ended:
+            if not await sub.wait(KEEPALIVE_SECONDS):
+                yield KEEPALIVE
+                continue
+            if sub.overflowed:
+                sub.overflowed = False
+                sub.queue.clear()
+                frames, cursor = await _replay(runs, run_id, cursor)
+            else:
+                frames = []
+                for frame in sub.drain():
+                    if frame.last <= cursor:
+                        continue  # already sent from storage
+                    if frame.first > cursor + 1:
+                        hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
+                        frames.extend(hole)
+                    frames.append(frame)
+                    cursor = frame.last
+            ended = any(frame.terminal for frame in frames)
+            if frames:
+                yield b"".join(frame.data for frame in frames)
+        yield encode_frame("end", cursor, msgspec.json.encode({"run_id": run_id}))
+    finally:
+        hub.unsubscribe(run_id, sub)
+
+
+async def ring_stream(channel: RingChannel, last_event_id: str | None,
+                      snapshot: bytes | None = None) -> AsyncIterator[bytes]:
+    """A live channel: replay from its ring when it can, else a ``reset`` event."""
+    sub = channel.subscribe()
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        missed = channel.since(last_event_id)
+        if missed is None:
+            yield encode_frame("reset", None, b'{"reason":"events since your last id are gone; '
+                                              b'fetch the list again"}')
+        elif missed:
+            yield b"".join(frame.data for frame in missed)
+        if snapshot is not None and not last_event_id:
+            yield snapshot
+        sent = missed[-1].last if missed else channel.last_number
+        while True:
+            if not await sub.wait(KEEPALIVE_SECONDS):
+                yield KEEPALIVE
+                continue
+            if sub.overflowed:
+                sub.overflowed = False
+                sub.queue.clear()
+                yield encode_frame("reset", None, b'{"reason":"this client fell behind"}')
+                continue
+            frames = [frame for frame in sub.drain() if frame.last > sent]
+            if frames:
+                sent = frames[-1].last
+                yield b"".join(frame.data for frame in frames)
+    finally:
+        channel.unsubscribe(sub)

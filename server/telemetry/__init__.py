@@ -1,0 +1,1 @@
+"""Telemetry: metrics and progress parsed from run output, GPU sampling, attribution."""
