@@ -1,8 +1,9 @@
 """Row 2: a run prints 1,000,000 lines of 120 characters; how fast do they reach the API?
 
 Trainyard: from the ``POST .../runs`` until ``GET .../logs?after=<last-1>&limit=1``
-(polled every 50 ms) returns the run's last stdout line, with the right seq and text,
-so nothing was lost or repeated. The server's CPU share over that window is reported too.
+(polled every 50 ms) returns the run's last stdout line (each line carries its number).
+Afterwards the server's database is counted (read-only) to check that exactly 1,000,000
+stdout lines were stored. The server's CPU share over the window is reported too.
 
 Reference, same run, same machine, same file: the run's ``stdout.log`` read in 64 KiB
 chunks, split into lines and inserted 1,000 at a time (one transaction each) into a fresh
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common.client import TrainyardClient
-from common.models import RunCreate
+from common.models import LogEntry, RunCreate
 
 from .machine import CpuMeter
 from .servers import Process, Workspace
@@ -84,23 +85,54 @@ def _size(path: Path) -> int:
         return 0
 
 
-async def _wait_for_last_line(client: TrainyardClient, project: str, run_id: str,
-                              target_seq: int, log_file: Path, t0: float) -> float | None:
-    """Poll until the line ``target_seq`` is served; return when the printer finished."""
-    full_size = LINES * (WIDTH + 1)
-    printer_done: float | None = None
-    while time.perf_counter() - t0 < TIMEOUT:
-        if printer_done is None and _size(log_file) >= full_size:
-            printer_done = time.perf_counter() - t0
-        page = await client.logs(project, run_id, after=target_seq - 1, limit=1)
-        if page.entries:
-            entry = page.entries[0]
-            if entry.stream != "stdout" or entry.message != last_line():
-                raise RuntimeError(f"line {target_seq} is {entry.stream}: "
-                                   f"{entry.message[:60]!r}, not the last line printed")
-            return printer_done
-        await asyncio.sleep(POLL)
-    raise TimeoutError(f"the last line was not served within {TIMEOUT:g} s")
+def _index(entry: LogEntry) -> int | None:
+    """The printer's line number carried by a stdout entry (None for other entries)."""
+    head = entry.message[:7]
+    return int(head) if entry.stream == "stdout" and head.isdigit() else None
+
+
+class _Poller:
+    """Finds the last line by seq. Seqs are shared with the run's events (status, ...),
+    so the guess ``first seq + LINES - 1`` is corrected by the line number each stdout
+    entry carries whenever events turn out to sit between lines."""
+
+    def __init__(self, client: TrainyardClient, project: str, run_id: str,
+                 log_file: Path, t0: float) -> None:
+        self.client, self.project, self.run_id = client, project, run_id
+        self.log_file, self.t0 = log_file, t0
+        self.printer_done: float | None = None
+
+    async def _entry_after(self, after: int, limit: int = 1) -> list[LogEntry]:
+        if self.printer_done is None and _size(self.log_file) >= LINES * (WIDTH + 1):
+            self.printer_done = time.perf_counter() - self.t0
+        if time.perf_counter() - self.t0 > TIMEOUT:
+            raise TimeoutError(f"the last line was not served within {TIMEOUT:g} s")
+        page = await self.client.logs(self.project, self.run_id, after=after, limit=limit)
+        return page.entries
+
+    async def first_seq(self) -> int:
+        while True:
+            for entry in await self._entry_after(0, 50):
+                if _index(entry) is not None:
+                    if _index(entry) != 0:
+                        raise RuntimeError(f"the first stdout line is {entry.message[:20]!r}")
+                    return entry.seq
+            await asyncio.sleep(POLL)
+
+    async def last_line(self, guess: int) -> None:
+        while True:
+            entries = await self._entry_after(guess - 1)
+            if entries:
+                entry = entries[0]
+                index = _index(entry)
+                if index == LINES - 1 and entry.message == last_line():
+                    return
+                if index is None or index >= LINES - 1:
+                    raise RuntimeError(f"seq {entry.seq} holds {entry.stream} "
+                                       f"{entry.message[:40]!r}, not the last line printed")
+                guess = entry.seq + (LINES - 1 - index)  # events sat between lines
+                continue
+            await asyncio.sleep(POLL)
 
 
 async def _wait_finished(client: TrainyardClient, project: str, run_id: str) -> None:
@@ -110,20 +142,33 @@ async def _wait_finished(client: TrainyardClient, project: str, run_id: str) -> 
         await asyncio.sleep(0.05)
 
 
+def _check_stored(ws: Workspace, run_id: str) -> None:
+    db = sqlite3.connect(f"file:{ws.data_dir / 'trainyard.db'}?mode=ro", uri=True)
+    try:
+        count, distinct = db.execute(
+            "SELECT count(*), count(DISTINCT substr(message, 1, 7)) FROM log_lines "
+            "WHERE run_id = ? AND stream = 'stdout'", (run_id,)).fetchone()
+    finally:
+        db.close()
+    if count != LINES or distinct != LINES:
+        raise RuntimeError(f"the server stored {count} stdout lines ({distinct} distinct), "
+                           f"not {LINES}")
+
+
 async def run_trainyard(ws: Workspace, server: Process, client: TrainyardClient,
                         project: str) -> Ingest:
     command = f"{shlex.quote(sys.executable)} -c {shlex.quote(_PRINTER)}"
     meter = CpuMeter(server.pid).start()
     t0 = time.perf_counter()
     run = await client.start_run(project, RunCreate(start_command=command))
-    # The system lines written before the command started (seq 1..n) lead the log.
-    leading = sum(1 for e in run.logs if e.stream == "system")
     log_file = ws.data_dir / "runs" / run.id / "stdout.log"
-    printer = await _wait_for_last_line(client, project, run.id, leading + LINES, log_file, t0)
+    poller = _Poller(client, project, run.id, log_file, t0)
+    await poller.last_line(await poller.first_seq() + LINES - 1)
     seconds = time.perf_counter() - t0
     cpu = meter.percent()
     await _wait_finished(client, project, run.id)
-    return Ingest(run.id, seconds, cpu, printer, log_file)
+    _check_stored(ws, run.id)
+    return Ingest(run.id, seconds, cpu, poller.printer_done, log_file)
 
 
 _SCHEMA = """

@@ -6,15 +6,19 @@ raises :class:`ApiError` carrying the server's code and message.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 import msgspec
+from httpx_sse import aconnect_sse
 
 from .models import (
     ErrorBody,
+    GpuSnapshot,
     LogPage,
+    MetricSeries,
     Project,
     ProjectCreate,
     ProjectSummary,
@@ -24,7 +28,7 @@ from .models import (
     RunSummary,
 )
 
-__all__ = ["ApiError", "TrainyardClient"]
+__all__ = ["ApiError", "ServerEvent", "TrainyardClient"]
 
 T = TypeVar("T")
 
@@ -41,6 +45,14 @@ class ApiError(Exception):
     @property
     def code(self) -> str:
         return self.body.code
+
+
+class ServerEvent(msgspec.Struct):
+    """One server-sent event: its name, id and decoded JSON data."""
+
+    event: str
+    id: str | None
+    data: Any
 
 
 def _ref(value: str) -> str:
@@ -120,3 +132,34 @@ class TrainyardClient:
         return await self._call(
             "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
             body=body, params={"source_artifact_id": source_artifact_id})
+
+    # -- streams ----------------------------------------------------------------------
+    async def events(self, path: str, *, last_event_id: str | None = None
+                     ) -> AsyncIterator[ServerEvent]:
+        """Server-sent events from ``path`` until the server ends the stream."""
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        timeout = httpx.Timeout(self.http.timeout.connect, read=None)
+        async with aconnect_sse(self.http, "GET", path, headers=headers,
+                                timeout=timeout) as source:
+            if source.response.status_code >= 400:
+                await source.response.aread()
+                raise ApiError(msgspec.json.decode(source.response.content, type=ErrorBody))
+            async for sse in source.aiter_sse():
+                if not sse.data:
+                    continue  # a retry hint or comment: no event, per the SSE spec
+                yield ServerEvent(sse.event, sse.id or None,
+                                  msgspec.json.decode(sse.data))
+
+    def run_events(self, project: str, run_id: str, *, last_event_id: str | None = None
+                   ) -> AsyncIterator[ServerEvent]:
+        return self.events(f"/projects/{_ref(project)}/runs/{_ref(run_id)}/events",
+                           last_event_id=last_event_id)
+
+    async def metrics(self, project: str, run_id: str, *, keys: list[str] | None = None,
+                      after_step: int = -1) -> MetricSeries:
+        return await self._call(
+            "GET", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/metrics", MetricSeries,
+            params={"keys": ",".join(keys) if keys else None, "after_step": after_step})
+
+    async def gpus(self) -> GpuSnapshot:
+        return await self._call("GET", "/gpus", GpuSnapshot)

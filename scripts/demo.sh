@@ -198,10 +198,13 @@ expect() {  # expect CODE...: fail with the error body unless CODE is one of the
   die "unexpected HTTP status $CODE"
 }
 
-run_line() {  # one line about a run: status, progress, latest metrics
-  json '"  -> HTTP %s  run %s  status=%s  progress=%.2f  metrics=%s%s" % ('"$CODE"',
-    d["id"], d["status"], d["progress"], json.dumps(d["metrics"]),
-    "  (" + d["status_message"] + ")" if d.get("status_message") else "")'
+run_line() {  # one line about a run: status, progress, ETA, latest loss; why it ended
+  json '(lambda p, v: "  -> HTTP %s  run %s  status=%s  progress=%d%% (step %s/%s, ETA %s s)  loss=%s%s" % (
+    '"$CODE"', d["id"], d["status"], round(100 * d["progress"]), v(p.get("current_step")),
+    v(p.get("total_steps")), v(p.get("eta_seconds")), v(d["metrics"].get("loss")),
+    "\n     " + d["status_message"]
+    if d.get("status_message") and d["status"] not in ("pending", "running") else ""))(
+    d.get("progress_info") or {}, lambda x: "-" if x is None else x)'
 }
 
 NEXT=0
@@ -234,6 +237,17 @@ walkthrough() {
   fi
   expect 200 201
   json '"  -> HTTP '"$CODE"'  %s (%s), status %s, save_signal %s" % (d["id"], d["name"], d["status"], d["save_signal"])'
+
+  # Runs of an earlier walkthrough write into the same saves/tiny-sft: stop them first,
+  # or their checkpoints would be taken for the new run's.
+  local old
+  call GET "/projects/demo/runs?status=running"
+  expect 200
+  for old in $(json '" ".join(r["id"] for r in d)'); do
+    say "  -> stopping $old, still running from an earlier walkthrough"
+    call POST "/projects/demo/runs/$old/cancel?grace_seconds=5"
+    expect 200 409
+  done
 
   say ""
   say "== 2. launch the trainer in container $CONTAINER"
@@ -286,7 +300,8 @@ walkthrough() {
   cat <<EOF
 
 Done in $((SECONDS - started)) s. The resumed run $resumed goes on to step 200 (~30 s more).
-  follow:  curl -s "$URL/projects/demo/runs/$resumed/logs?format=text" -H "Authorization: Bearer \$TOKEN" | less
+  logs:    curl -s "$URL/projects/demo/runs/$resumed/logs?format=text" -H "Authorization: Bearer \$TOKEN" | less
+  live:    curl -N "$URL/projects/demo/runs/$resumed/events" -H "Authorization: Bearer \$TOKEN"
   pause:   curl -s -X POST "$URL/projects/demo/runs/$resumed/pause?grace_seconds=10" -H "Authorization: Bearer \$TOKEN"
   (export TOKEN=\$(cat var/demo/token) first, unless TRAINYARD_TOKEN is your token)
 EOF

@@ -54,7 +54,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
     db = Database(settings.db_path)
     runs = RunRepository(db)
     projects = ProjectRepository(db)
-    hub, changes, gpu_channel = RunHub(), RingChannel(), RingChannel(size=60)
+    hub, changes, gpu_channel = RunHub(settings.sse_queue), RingChannel(), RingChannel(size=60)
     recorder = RunRecorder(runs, hub, changes)
     supervisor = Supervisor(runs=runs, recorder=recorder, executor=executor,
                             poll_interval=settings.poll_interval)

@@ -40,6 +40,7 @@ class Settings:
     poll_interval: float = 0.2
     gpu_interval: float = 1.0
     gpu_source: str = "nvml"
+    sse_queue: int = 1024
     log_level: str = "info"
     access_log: bool = False
 
@@ -74,6 +75,8 @@ class Settings:
                                  d.poll_interval, 0.01, 10.0),
             gpu_interval=_float("TRAINYARD_GPU_INTERVAL", get("TRAINYARD_GPU_INTERVAL"),
                                 d.gpu_interval, 0.1, 3600.0),
+            sse_queue=_int("TRAINYARD_SSE_QUEUE", get("TRAINYARD_SSE_QUEUE"), d.sse_queue, 1,
+                           1_000_000),
             gpu_source=_gpu_source(get("TRAINYARD_GPU_SOURCE", d.gpu_source)),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),

@@ -28,7 +28,8 @@ class ProjectController(Controller):
     @post(operation_id="createProject", responses=responses(400, 401, 409))
     async def create(self, services: Svc, data: JSONBody[ProjectCreate]) -> Project:
         """Create a training project; its name must be unique."""
-        return await service.create_project(projects=services.projects, data=data)
+        return await service.create_project(projects=services.projects,
+                                            changes=services.changes, data=data)
 
     @get(operation_id="listProjects", responses=responses(400, 401))
     async def list(
@@ -56,4 +57,5 @@ class ProjectController(Controller):
                      data: JSONBody[ProjectUpdate]) -> Project:
         """Change fields; ``status`` archives or unarchives."""
         return await service.update_project(projects=services.projects, runs=services.runs,
-                                            ref=project_reference, data=data)
+                                            changes=services.changes, ref=project_reference,
+                                            data=data)

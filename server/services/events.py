@@ -74,11 +74,12 @@ class Subscription:
 class RunHub:
     """Per-run fan-out."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
+        self.queue_limit = queue_limit
         self._subs: dict[str, set[Subscription]] = {}
 
     def subscribe(self, run_id: str) -> Subscription:
-        sub = Subscription()
+        sub = Subscription(self.queue_limit)
         self._subs.setdefault(run_id, set()).add(sub)
         return sub
 

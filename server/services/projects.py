@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..storage.projects import ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
+from .events import RingChannel
 from .names import check_plain_name, new_id
 
 __all__ = ["create_project", "get_project", "list_projects", "require_project", "update_project"]
@@ -31,13 +34,15 @@ def _check_names(values: dict[str, Any]) -> None:
             check_plain_name(field, value)
 
 
-async def create_project(*, projects: ProjectRepository, data: ProjectCreate) -> Project:
+async def create_project(*, projects: ProjectRepository, changes: RingChannel,
+                         data: ProjectCreate) -> Project:
     _check_names({"name": data.name, "dataset_name": data.dataset_name,
                   "training_yaml_name": data.training_yaml_name})
     if await projects.name_taken(data.name):
         raise Conflict(f"a project named {data.name!r} already exists", code="project_exists",
                        details={"name": data.name})
     summary = await projects.insert(new_id("proj"), data)
+    changes.publish("project.created", msgspec.json.encode(summary))
     return Project(**_fields(summary), runs=[])
 
 
@@ -59,13 +64,15 @@ async def list_projects(*, projects: ProjectRepository,
     return await projects.list(filters)
 
 
-async def update_project(*, projects: ProjectRepository, runs: RunRepository, ref: str,
-                         data: ProjectUpdate) -> Project:
+async def update_project(*, projects: ProjectRepository, runs: RunRepository,
+                         changes: RingChannel, ref: str, data: ProjectUpdate) -> Project:
     summary = await require_project(projects, ref)
-    changes = data.changes()
-    _check_names(changes)
-    await projects.update(summary.id, changes)
-    return await get_project(projects=projects, runs=runs, ref=summary.id)
+    fields = data.changes()
+    _check_names(fields)
+    await projects.update(summary.id, fields)
+    project = await get_project(projects=projects, runs=runs, ref=summary.id)
+    changes.publish("project.updated", msgspec.json.encode(project))
+    return project
 
 
 def _fields(summary: ProjectSummary) -> dict[str, Any]:

@@ -9,6 +9,7 @@ run's final status has gone out, an ``end`` event closes the stream (``curl -N``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,8 @@ KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000
 REPLAY_BATCH = 5000
 KEEPALIVE = b": keepalive\n\n"
+
+log = logging.getLogger("trainyard.streams")
 
 
 async def _replay(runs: RunRepository, run_id: str, after: int,
@@ -78,6 +81,8 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
             if sub.overflowed:
                 sub.overflowed = False
                 sub.queue.clear()
+                log.info("a client of run %s fell behind at event %d; catching it up from "
+                         "storage", run_id, cursor)
                 frames, cursor = await _replay(runs, run_id, cursor)
             else:
                 frames = []
