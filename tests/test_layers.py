@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"common": {"server", "tui", "textual"}, "tui": {"server"}, "server": {"textual", "tui"}}
+FORBIDDEN = {"common": {"server", "tui", "textual"}, "tui": {"server"},
+             "server": {"textual", "tui"}}
 
 
 def imported_roots(path: Path) -> set[str]:
