@@ -60,6 +60,19 @@ Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*
 _BLANK_CHECKED = ("name", "objective", "task_type", "owner", "dataset_name", "training_yaml_name")
 
 
+SAVE_SIGNALS = ("SIGUSR1", "SIGUSR2", "SIGINT", "SIGHUP", "SIGQUIT", "SIGWINCH")
+
+
+def _check_save_signal(struct: Struct) -> None:
+    value = getattr(struct, "save_signal", None)
+    if isinstance(value, str):
+        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
+        if name not in SAVE_SIGNALS:
+            raise ValueError(f"`save_signal` must be one of {', '.join(SAVE_SIGNALS)} "
+                             f"(a signal a trainer can catch, not one used to stop it)")
+        struct.save_signal = name  # type: ignore[attr-defined]
+
+
 def _reject_blank(struct: Struct, fields: tuple[str, ...]) -> None:
     for field in fields:
         value = getattr(struct, field, None)
@@ -92,6 +105,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
+        _check_save_signal(self)
 
 
 class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -112,6 +126,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
+        _check_save_signal(self)
 
     def changes(self) -> dict[str, Any]:
         return {

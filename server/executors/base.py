@@ -12,9 +12,16 @@ import abc
 from dataclasses import dataclass, field
 from importlib import resources
 
-__all__ = ["WRAPPER", "Entry", "Executor", "ExecutorError", "Files", "Launch", "Started"]
+__all__ = ["SIGNAL_TREE", "WRAPPER", "Entry", "Executor", "ExecutorError", "Files", "Launch",
+           "Started", "trap_name"]
 
 WRAPPER = (resources.files("server.executors") / "wrapper.sh").read_text("utf-8")
+SIGNAL_TREE = (resources.files("server.executors") / "signal_tree.sh").read_text("utf-8")
+
+
+def trap_name(name: str | None) -> str:
+    """``SIGUSR1``/``USR1`` -> ``USR1``, as bash's ``trap`` takes it; '' for none."""
+    return name.upper().removeprefix("SIG") if name else ""
 
 
 class ExecutorError(Exception):
@@ -28,6 +35,7 @@ class Launch:
     env: dict[str, str]
     container: str | None
     workdir: str  # as configured: relative to the container's (or workspace's) root
+    save_signal: str | None = None  # ignored by the command's processes unless they handle it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +77,8 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     async def signal(self, container: str | None, pgid: int, signum: int) -> None:
-        """Send ``signum`` to the whole process group; a vanished group is not an error."""
+        """Send ``signum`` to the run's process group and all its descendants (see
+        ``signal_tree.sh``); processes already gone are not an error."""
 
     @abc.abstractmethod
     async def alive(self, container: str | None, pid: int) -> bool:

@@ -18,7 +18,17 @@ from typing import Any
 import aiodocker
 import aiohttp
 
-from .base import WRAPPER, Entry, Executor, ExecutorError, Files, Launch, Started
+from .base import (
+    SIGNAL_TREE,
+    WRAPPER,
+    Entry,
+    Executor,
+    ExecutorError,
+    Files,
+    Launch,
+    Started,
+    trap_name,
+)
 from .host_files import read_host, walk_host
 
 __all__ = ["DockerExecutor"]
@@ -110,7 +120,8 @@ class DockerExecutor(Executor):
         try:
             container = self._client().containers.container(name)
             execution = await container.exec(
-                ["bash", "-c", WRAPPER, "trainyard-run", run_dir, workdir, launch.command],
+                ["bash", "-c", WRAPPER, "trainyard-run", run_dir, workdir, launch.command,
+                 trap_name(launch.save_signal)],
                 stdout=False, stderr=False, environment=env,
             )
             await execution.start(detach=True)
@@ -155,8 +166,8 @@ class DockerExecutor(Executor):
 
     async def signal(self, container: str | None, pgid: int, signum: int) -> None:
         if pgid > 1 and container:
-            await self.run(container, ["bash", "-c", 'kill -n "$1" -- "-$2" 2>/dev/null; true',
-                                       "kill", str(signum), str(pgid)])
+            await self.run(container, ["bash", "-c", SIGNAL_TREE, "signal", str(int(signum)),
+                                       str(pgid)])
 
     async def alive(self, container: str | None, pid: int) -> bool:
         if pid <= 1 or not container:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import WRAPPER, Executor, ExecutorError, Files, Launch, Started
+from .base import (
+    SIGNAL_TREE,
+    WRAPPER,
+    Executor,
+    ExecutorError,
+    Files,
+    Launch,
+    Started,
+    trap_name,
+)
 from .host_files import HostFiles
 
 __all__ = ["LocalExecutor"]
@@ -25,11 +33,13 @@ class LocalExecutor(Executor):
         run_dir = (self.runs_dir / launch.run_id).resolve()
         run_dir.mkdir(parents=True, exist_ok=True)
         workdir = (self.workspace_root / launch.workdir).resolve()
-        env = {**os.environ, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **launch.env}
+        # The server's own settings (its token first of all) are not the run's business.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("TRAINYARD_")}
+        env = {**inherited, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **launch.env}
         try:
             proc = await asyncio.create_subprocess_exec(
                 "bash", "-c", WRAPPER, "trainyard-run", str(run_dir), str(workdir),
-                launch.command,
+                launch.command, trap_name(launch.save_signal),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
             )
@@ -46,8 +56,11 @@ class LocalExecutor(Executor):
     async def signal(self, container: str | None, pgid: int, signum: int) -> None:
         if pgid <= 1:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signum)
+        proc = await asyncio.create_subprocess_exec(
+            "bash", "-c", SIGNAL_TREE, "signal", str(int(signum)), str(pgid),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        await proc.wait()
 
     async def alive(self, container: str | None, pid: int) -> bool:
         try:

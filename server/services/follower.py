@@ -123,7 +123,9 @@ class Follower:
             code = await self._exit_code()
             if code is not None:
                 await self._drain()
-                self.telemetry.finish(completed=code == 0)
+                fresh = await self.sup.runs.get(run.id)
+                stopped = fresh is not None and fresh.stop_request is not None
+                self.telemetry.finish(completed=code == 0 and not stopped)
                 await self._commit([], final=True)
                 status = "completed" if code == 0 else "failed"
                 message = "completed" if code == 0 else f"failed: exit code {code}"

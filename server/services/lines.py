@@ -52,7 +52,9 @@ class LineSplitter:
         text = data[:end].decode("utf-8", "replace")
         if "\r" not in text:
             return text.split("\n")
-        return [_collapse(line) for line in text.split("\n")]
+        # A bar cleared before other output ("\r   \r") leaves nothing worth a line.
+        return [_collapse(line) for line in text.split("\n")
+                if "\r" not in line or line.strip(" \r")]
 
     def flush(self) -> list[str]:
         """Emit the unfinished line, if any (the stream has ended)."""

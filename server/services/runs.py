@@ -141,7 +141,7 @@ class RunService:
             executor=self.executor.kind, container=container, workdir=workdir, run_dir="",
             output_dir=None, pgid=None, wrapper_pid=None, exit_code=None, status_message=None,
             stop_request=None, progress=0.0, metrics={}, progress_info={}, gpu={},
-            host_pid=None, jsonl_offset=0,
+            host_pid=None, jsonl_offset=0, command_template=data.start_command,
             resume_source_artifact_id=resume_from.id if resume_from else None,
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
@@ -156,8 +156,9 @@ class RunService:
         where = f"container {container!r}" if container else "this host"
         on_where = f"in {where}" if container else f"on {where}"
         try:
-            started = await self.executor.start(Launch(run_id=run_id, command=command, env=env,
-                                                       container=container, workdir=workdir))
+            started = await self.executor.start(Launch(
+                run_id=run_id, command=command, env=env, container=container, workdir=workdir,
+                save_signal=project.save_signal))
         except ExecutorError as exc:
             message = f"could not start the command {on_where}: {exc}"
             await self.recorder.status(run_id, "failed", message, level="ERROR",
@@ -203,6 +204,10 @@ class RunService:
     async def resume(self, project_ref: str, run_id: str, *, artifact_id: str | None,
                      start_command: str | None, env: dict[str, str] | None) -> RunDetail:
         parent = await self.require_run(project_ref, run_id)
+        if parent.status in ("pending", "running"):
+            raise Conflict(f"run {parent.id} is still {parent.status}: pause or cancel it "
+                           "first, or two trainers would write the same output directory",
+                           code="run_live", details={"status": parent.status})
         if artifact_id is None:
             source = newest_checkpoint(await self.runs.artifacts(parent.id))
             if source is None:
@@ -220,6 +225,7 @@ class RunService:
                                details={"artifact": artifact_id, "type": source.type})
         base_env = {k: v for k, v in parent.env.items()
                     if k not in ("TRAINYARD_RESUME_FROM", "TRAINYARD_SAVE_SIGNAL")}
-        data = RunCreate(start_command=start_command or parent.start_command,
+        template = parent.command_template or parent.start_command
+        data = RunCreate(start_command=start_command or template,
                          env={**base_env, **(env or {})})
         return await self.launch(parent.project_id, data, resume_from=source, parent=parent)

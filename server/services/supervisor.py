@@ -30,6 +30,7 @@ __all__ = ["Supervisor"]
 log = logging.getLogger("trainyard.supervisor")
 
 KILL_WAIT = 15.0
+TERM_GRACE = 5.0  # SIGTERM's own minimum grace after a save signal used up the period
 
 
 def signal_number(name: str) -> int:
@@ -179,24 +180,24 @@ class Supervisor:
         ended = self._ended.setdefault(run.id, asyncio.Event())
         deadline = time.monotonic() + grace
         await self.runs.update(run.id, stop_request=kind)
-        await self.recorder.log(run.id, f"{kind} requested (grace {grace:g} s)")
+        verb = "cancel" if kind == "canceled" else "pause"
+        await self.recorder.log(run.id, f"{verb} requested (grace {grace:g} s)")
         if save_signal:
-            before = newest_checkpoint(await self.scan(run))
+            # The trainer saves, then stops by itself: let it finish cleanly (a final save
+            # may follow the checkpoint) for as long as the grace period allows.
             await self.executor.signal(run.container, run.pgid, signal_number(save_signal))
-            await self.recorder.log(run.id, f"sent {save_signal}; waiting for a checkpoint")
-            while time.monotonic() < deadline and not ended.is_set():
-                newest = newest_checkpoint(await self.scan(run))
-                if newest and (before is None or newest.id != before.id):
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), 0.5)
+            await self.recorder.log(run.id, f"sent {save_signal}: waiting up to {grace:g} s "
+                                            "for a checkpoint and a clean exit")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), max(0.0, deadline - time.monotonic()))
+            deadline = max(deadline, time.monotonic() + TERM_GRACE)
         if not ended.is_set():
             await self.executor.signal(run.container, run.pgid, signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), max(0.0, deadline - time.monotonic()))
         if not ended.is_set():
-            await self.recorder.log(run.id, f"still running after {grace:g} s; sent SIGKILL",
-                                    "WARNING")
+            await self.recorder.log(run.id, "still running after the grace period; sent "
+                                            "SIGKILL", "WARNING")
             await self.executor.signal(run.container, run.pgid, signal.SIGKILL)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), KILL_WAIT)

@@ -67,6 +67,7 @@ class RunRow(msgspec.Struct, kw_only=True):
     gpu: dict[str, Any]
     host_pid: int | None
     jsonl_offset: int
+    command_template: str | None
     stdout_offset: int
     stderr_offset: int
     last_seq: int
@@ -270,16 +271,22 @@ class RunRepository:
 
     # -- artifacts --------------------------------------------------------------------
     async def add_artifacts(self, run: RunRow, found: Iterable[Artifact]) -> list[Artifact]:
-        """Record artifacts not seen before (by path); return the new ones."""
+        """Record artifacts not seen before (by path); return the new ones.
+
+        A file another run already recorded, unchanged since (same time), is that run's:
+        runs sharing an output directory do not claim each other's checkpoints.
+        """
         new = []
         async with self.db.transaction() as tx:
             for art in found:
+                when = art.created_at.isoformat()
                 cur = await tx.execute(
                     "INSERT OR IGNORE INTO artifacts "
                     "(id, run_id, project_id, name, type, path, step, tags, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM artifacts "
+                    "WHERE path = ? AND run_id != ? AND created_at = ?)",
                     (art.id, run.id, run.project_id, art.name, art.type, art.path, art.step,
-                     _json(art.tags).decode(), art.created_at.isoformat()),
+                     _json(art.tags).decode(), when, art.path, run.id, when),
                 )
                 if cur.rowcount:
                     new.append(art)

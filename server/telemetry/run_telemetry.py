@@ -73,6 +73,7 @@ class RunTelemetry:
                                          if isinstance(v, int | float)}
         self.points: dict[tuple[str, int], float] = {}
         self.jsonl_active = False
+        self._last_step: dict[str, int] = {}
         self._progress_dirty = False
         self._last_progress = 0.0
 
@@ -100,9 +101,15 @@ class RunTelemetry:
         elif self.jsonl_active and parsed.source == "trainer log dict":
             return  # the jsonl has these values, with their exact steps
         if parsed.metrics:
-            step = parsed.step if parsed.step is not None else (
-                self.tracker.info.current_step or 0)
+            guessed = parsed.step is None
+            shown = self.tracker.info.current_step or 0
             for key, value in parsed.metrics.items():
+                step = parsed.step if parsed.step is not None else shown
+                if guessed and step <= self._last_step.get(key, -1):
+                    # The bar lagged behind (it redraws at most every 0.1 s): two values
+                    # of one metric never share a step.
+                    step = self._last_step[key] + 1
+                self._last_step[key] = step
                 self.points[(key, step)] = value
                 self.latest[key] = value
 

@@ -220,11 +220,15 @@ async def test_save_signal_makes_cancel_keep_a_fresh_checkpoint(tmp_path: Path) 
     try:
         async with srv.client() as api:
             await api.create_project(project_body("signal", save_signal="SIGUSR1"))
-            run = await api.start_run("signal", RunCreate(TRAIN))
+            run = await api.start_run("signal", RunCreate(f"{TRAIN}; echo after the trainer"))
             assert run.env["TRAINYARD_SAVE_SIGNAL"] == "SIGUSR1"
             await wait_until(lambda: _bar_moved(api, run.id), what="training to start")
             detail = await api.cancel("signal", run.id, grace_seconds=20)
+            logs = [e.message for e in await all_logs(api, "signal", run.id)]
         assert detail.status == "canceled"
+        # The shell in front of the trainer ignored the save signal and went on.
+        assert "after the trainer" in logs
+        assert detail.exit_code == 0 and detail.progress < 1.0
         kept = next(a for a in detail.artifacts if a.id == detail.kept_artifact_id)
         assert kept.type == "checkpoint" and kept.step and kept.step % 100000 != 0
         assert (Path(kept.path) / "trainer_state.json").exists()
@@ -264,3 +268,76 @@ async def test_runs_list_newest_first_with_status_filter(client: TrainyardClient
     assert [r.id for r in await client.list_runs("listing", status="failed")] == [bad.id]
     project = await client.get_project("listing")
     assert [r.id for r in project.runs] == [bad.id, ok.id] and project.runs_started == 2
+
+
+async def test_resuming_a_resumed_run_uses_its_own_newest_checkpoint(
+        client: TrainyardClient) -> None:
+    await client.create_project(project_body("chain"))
+    first = await client.start_run("chain", RunCreate(f"{TRAIN} --max-steps 20"))
+    await wait_for_status(client, "chain", first.id, {"completed"})
+    second = await client.resume(
+        "chain", first.id,
+        start_command=f"{TRAIN} --max-steps 40 --resume-from-checkpoint {{resume_from}}")
+    second = await wait_for_status(client, "chain", second.id, {"completed"})
+    third = await client.resume("chain", second.id)  # no body: the template, re-filled
+    newest = max((a for a in second.artifacts if a.type == "checkpoint"),
+                 key=lambda a: a.step or 0)
+    assert newest.step == 40 and third.resume_source_artifact_id == newest.id
+    assert newest.path in third.start_command
+    assert second.start_command not in third.start_command
+
+
+async def test_resume_of_a_live_run_is_refused(client: TrainyardClient) -> None:
+    await client.create_project(project_body("busy"))
+    run = await client.start_run("busy", RunCreate("sleep 30"))
+    with pytest.raises(ApiError) as err:
+        await client.resume("busy", run.id)
+    assert err.value.status_code == 409 and err.value.code == "run_live"
+    await client.cancel("busy", run.id, grace_seconds=2)
+
+
+@pytest.mark.parametrize("name", ["SIGKILL", "STOP", "SIGFOO", "SIGTERM"])
+async def test_unusable_save_signals_are_refused(server: Server, client: TrainyardClient,
+                                                 name: str) -> None:
+    body = {"name": "sig", "objective": "o", "task_type": "t", "owner": "me",
+            "dataset_name": "tiny_corpus", "training_yaml_name": "tiny.yaml", "save_signal": name}
+    response = httpx.post(f"{server.url}/projects", json=body,
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 400 and "save_signal" in response.json()["message"]
+    assert await client.list_projects() == []
+
+
+async def test_cancel_reaches_workers_in_sessions_of_their_own(client: TrainyardClient,
+                                                               workspace: Path) -> None:
+    # Like torchrun: a launcher whose worker runs in a new session, outside the group.
+    (workspace / "launcher.py").write_text(
+        "import subprocess, sys\n"
+        "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)',\n"
+        "                           'trainyard-orphan-check'], start_new_session=True)\n"
+        "print('worker', worker.pid, flush=True)\n"
+        "worker.wait()\n")
+    await client.create_project(project_body("torchrun"))
+    run = await client.start_run("torchrun", RunCreate("python3 launcher.py"))
+
+    async def worker_pid() -> int | None:
+        for entry in (await client.get_run("torchrun", run.id)).logs:
+            if entry.message.startswith("worker "):
+                return int(entry.message.split()[1])
+        return None
+
+    pid = await wait_until(worker_pid, what="the worker to start")
+    assert Path(f"/proc/{pid}").exists()
+    detail = await client.cancel("torchrun", run.id, grace_seconds=5)
+    assert detail.status == "canceled"
+    await wait_until(_process_gone(pid), timeout=10, what="the worker to exit")
+
+
+def _process_gone(pid: int):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    return probe

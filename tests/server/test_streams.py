@@ -35,7 +35,7 @@ async def collect(api: TrainyardClient, project: str, run_id: str,
 
 async def test_a_finished_run_replays_everything_then_ends(client: TrainyardClient) -> None:
     await client.create_project(project_body("replay"))
-    run = await client.start_run("replay", RunCreate(TRAIN))
+    run = await client.start_run("replay", RunCreate(f"{TRAIN} --step-delay 0.02"))
     live = asyncio.create_task(collect(client, "replay", run.id))
     await wait_for_status(client, "replay", run.id, {"completed"})
     watched = await asyncio.wait_for(live, 30)  # the stream ends by itself
