@@ -123,7 +123,7 @@ async def test_a_stalled_client_catches_up_without_blocking_others(tmp_path: Pat
 
 
 async def test_list_view_changes_and_gpu_stream(tmp_path: Path) -> None:
-    fixture = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nvml-h100"
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "nvml-h100"
     srv = Server(data_dir=tmp_path / "data", workspace=make_workspace(tmp_path / "ws"),
                  env_extra={"TRAINYARD_GPU_SOURCE": f"replay:{fixture / 'nvml_samples.jsonl'}",
                             "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
