@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API server (configured by TRAINYARD_* variables)")
     sub.add_parser("token", help="generate a new API token, replacing the stored one")
+    sub.add_parser("tui", help="the terminal UI (trainyard tui --help)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
