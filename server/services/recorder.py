@@ -59,12 +59,11 @@ class RunRecorder:
         encoded = [(kind, _encode(data)) for kind, data in events]
         committed = await self.runs.append(run_id, rows, events=encoded, offsets=offsets,
                                            fields=fields, points=points)
-        frames = []
-        if committed.lines:
-            frames.append(log_frame(committed.lines))
-        frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)
-        if frames:
-            self.hub.publish(run_id, frames)
+        if self.hub.subscribers(run_id):  # encode only for someone: ingest stays cheap
+            frames = [log_frame(committed.lines)] if committed.lines else []
+            frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)
+            if frames:
+                self.hub.publish(run_id, frames)
         for _, kind, data in committed.events:
             if kind in ("status", "progress"):
                 self.changes.publish(f"run.{kind}", b'{"run_id":"%s","data":%s}'
