@@ -10,11 +10,13 @@ the two should match, while 20 live runs should cost more than none.
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 
 from common.client import TrainyardClient
 from common.models import RunCreate
 
+from . import interrupt
 from .machine import CpuMeter, rss_mib
 from .servers import Process
 from .table import Row
@@ -36,11 +38,15 @@ class IdleFigure:
 async def measure_idle(server: Process, seconds: float = SECONDS) -> IdleFigure:
     meter = CpuMeter(server.pid).start()
     await asyncio.sleep(seconds)
-    return IdleFigure(meter.percent(), rss_mib(server.pid))
+    figure = IdleFigure(meter.percent(), rss_mib(server.pid))
+    if server.popen.poll() is not None:
+        raise RuntimeError(f"the server exited (code {server.popen.returncode}) while measured")
+    return figure
 
 
 async def _launch(client: TrainyardClient, project: str, ids: list[str]) -> None:
     for _ in range(LIVE):
+        interrupt.check()
         run = await client.start_run(project, RunCreate(start_command="sleep 600"))
         ids.append(run.id)
 
@@ -64,7 +70,10 @@ async def with_live_runs(server: Process, client: TrainyardClient,
         return await measure_idle(server)
     finally:
         if ids:
-            await _cancel(client, project, ids)
+            try:
+                await _cancel(client, project, ids)
+            except Exception as exc:  # the bench's final clean-up kills what is left
+                print(f"bench: cancelling the sleeping runs failed: {exc}", file=sys.stderr)
 
 
 def idle_rows(none: IdleFigure, live: IdleFigure, history: IdleFigure | None,

@@ -27,6 +27,7 @@ from pathlib import Path
 from common.client import TrainyardClient
 from common.models import LogEntry, RunCreate
 
+from . import interrupt
 from .machine import CpuMeter
 from .servers import Process, Workspace
 from .table import Row
@@ -103,6 +104,7 @@ class _Poller:
         self.printer_done: float | None = None
 
     async def _entry_after(self, after: int, limit: int = 1) -> list[LogEntry]:
+        interrupt.check()
         if self.printer_done is None and _size(self.log_file) >= LINES * (WIDTH + 1):
             self.printer_done = time.perf_counter() - self.t0
         if time.perf_counter() - self.t0 > TIMEOUT:
@@ -137,6 +139,7 @@ class _Poller:
 
 async def _wait_finished(client: TrainyardClient, project: str, run_id: str) -> None:
     for _ in range(200):
+        interrupt.check()
         if (await client.get_run(project, run_id)).status != "running":
             return
         await asyncio.sleep(0.05)

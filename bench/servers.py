@@ -112,8 +112,10 @@ class Process:
 def _spawn(name: str, args: list[str], env: dict[str, str], log_path: Path,
            port: int) -> Process:
     with open(log_path, "wb") as log:
+        # Its own session: a Ctrl-C reaches only the bench, which then stops it in order.
         popen = subprocess.Popen([sys.executable, *args], cwd=REPO, env=env,
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True)
     return Process(name=name, popen=popen, port=port, log_path=log_path)
 
 

@@ -6,17 +6,14 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar, Router
-from litestar.connection import ASGIConnection
 from litestar.di import Provide
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from .auth import TokenAuth
+from .auth import TokenAuth, TokenMiddleware
 from .config import Settings
 from .errors import to_response
 from .executors.base import Executor
@@ -52,8 +49,8 @@ def make_executor(settings: Settings) -> Executor:
 
 def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> Services:
     db = Database(settings.db_path)
-    runs = RunRepository(db)
     projects = ProjectRepository(db)
+    runs = RunRepository(db, on_project_change=projects.changed)
     hub, changes, gpu_channel = RunHub(settings.sse_queue), RingChannel(), RingChannel(size=60)
     recorder = RunRecorder(runs, hub, changes)
     supervisor = Supervisor(runs=runs, recorder=recorder, executor=executor,
@@ -93,17 +90,14 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.executor.close()
             await services.db.close()
 
-    async def require_token(connection: ASGIConnection[Any, Any, Any, Any],
-                            handler: BaseRouteHandler) -> None:
-        await services.auth.guard(connection, handler)
-
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
                                            GpuController],
-                 guards=[require_token], security=[{"BearerToken": []}])
+                 security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
+        middleware=[TokenMiddleware(services.auth)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Trainyard", version="0.1.0",

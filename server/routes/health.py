@@ -15,7 +15,8 @@ class HealthController(Controller):
     path = "/healthz"
     tags = ["health"]
 
-    @get(operation_id="health", summary="Liveness check (no token needed)")
+    @get(operation_id="health", summary="Liveness check (no token needed)",
+         opt={"public": True})
     async def health(self) -> Health:
         """The server is up and serving."""
         return Health(status="ok", version="0.1.0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, MediaType, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -40,10 +40,11 @@ class ProjectController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=200,
                                            description="Free text over name, description, "
                                                        "objective, owner, task type, tags")] = None,
-    ) -> list[ProjectSummary]:
+    ) -> Response[list[ProjectSummary]]:
         """Project summaries, newest first."""
         filters = ProjectFilter(status=status, owner=owner, tag=tag, q=q)
-        return await service.list_projects(projects=services.projects, filters=filters)
+        body = await service.list_projects(projects=services.projects, filters=filters)
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @get("/{project_reference:str}", operation_id="getProject", responses=responses(401, 404))
     async def read(self, services: Svc, project_reference: Ref) -> Project:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import posixpath
 import time
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from ..executors.base import Files
@@ -40,6 +41,7 @@ class Follower:
         self.committed = dict(self.pos)
         self.jsonl_offset = run.jsonl_offset
         self.telemetry = RunTelemetry(run.metrics, run.progress_info)
+        self._inflight: asyncio.Task[Any] | None = None
 
     def _path(self, name: str) -> str:
         return f"{self.run_row.run_dir}/{name}"
@@ -55,7 +57,7 @@ class Follower:
                 self.pos[stream] += len(chunk)
                 lines = self.split[stream].feed(chunk)
                 self.telemetry.feed(lines)
-                rows.extend((stream, "INFO", line) for line in lines)
+                rows.extend(zip(repeat(stream), repeat("INFO"), lines))
         if moved:
             self.telemetry.feed_partial(self.split["stderr"].current)
         return rows, moved
@@ -67,9 +69,19 @@ class Follower:
         if extra:
             fields.update(extra)
         if rows or events or fields or offsets != self.committed:
-            await self.sup.recorder.record(self.run_row.id, rows, events=events,
-                                           offsets=offsets, fields=fields, points=points)
+            # Writes stay in order (one in flight at a time), but the next chunk is read
+            # and parsed while this one is inserted on the database thread.
+            await self._settle()
+            self._inflight = asyncio.create_task(self.sup.recorder.record(
+                self.run_row.id, rows, events=events, offsets=offsets, fields=fields,
+                points=points))
             self.committed = offsets
+
+    async def _settle(self) -> None:
+        """Wait for the write in flight; its failure surfaces here."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
 
     async def _read_trainer_log(self) -> None:
         """LLaMA-Factory's trainer_log.jsonl: complete lines only, from where we were."""
@@ -104,6 +116,7 @@ class Follower:
                 break
             await self._commit(rows)
         await self._read_trainer_log()
+        await self._settle()
         tails: list[LogRow] = []
         for stream in STREAMS:
             lines = self.split[stream].flush()
@@ -112,6 +125,12 @@ class Follower:
         await self._commit(tails, final=True)
 
     async def run(self) -> None:
+        try:
+            await self._follow()
+        finally:
+            await self._settle()
+
+    async def _follow(self) -> None:
         run = self.run_row
         next_scan = next_alive = next_jsonl = time.monotonic()
         while True:
@@ -127,6 +146,7 @@ class Follower:
                 stopped = fresh is not None and fresh.stop_request is not None
                 self.telemetry.finish(completed=code == 0 and not stopped)
                 await self._commit([], final=True)
+                await self._settle()
                 status = "completed" if code == 0 else "failed"
                 message = "completed" if code == 0 else f"failed: exit code {code}"
                 await self.sup.end(run, status, code, message)
@@ -137,6 +157,7 @@ class Follower:
                 alive = await self.sup.executor.alive(run.container, run.wrapper_pid or 0)
                 if not alive and await self._exit_code() is None:
                     await self._drain()
+                    await self._settle()
                     await self.sup.end(run, "failed", None, "failed: the run's process vanished "
                                        "without an exit code (container or host restarted?)")
                     return

@@ -59,9 +59,9 @@ async def get_project(*, projects: ProjectRepository, runs: RunRepository, ref: 
     return Project(**_fields(summary), runs=await runs.list_for_project(summary.id))
 
 
-async def list_projects(*, projects: ProjectRepository,
-                        filters: ProjectFilter) -> list[ProjectSummary]:
-    return await projects.list(filters)
+async def list_projects(*, projects: ProjectRepository, filters: ProjectFilter) -> bytes:
+    """The listing, already encoded (it is the hottest read of list views and scripts)."""
+    return await projects.list_encoded(filters)
 
 
 async def update_project(*, projects: ProjectRepository, runs: RunRepository,

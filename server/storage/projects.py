@@ -39,8 +39,31 @@ class ProjectFilter(msgspec.Struct, kw_only=True):
 
 
 class ProjectRepository:
+    """Project rows. Listings are also kept encoded, keyed by their filters: this server
+    is the only writer, so every write here (or a run that counts in ``runs_started``)
+    simply drops them, and ``GET /projects`` costs no query while nothing changes."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._encoded: dict[tuple[str | None, ...], bytes] = {}
+        self._version = 0
+
+    def changed(self) -> None:
+        self._version += 1
+        self._encoded.clear()
+
+    async def list_encoded(self, filters: ProjectFilter) -> bytes:
+        """``list(filters)`` as JSON bytes, from the cache when nothing changed since."""
+        key = (filters.status, filters.owner, filters.tag, filters.q)
+        cached = self._encoded.get(key)
+        if cached is None:
+            version = self._version
+            cached = msgspec.json.encode(await self.list(filters))
+            if version == self._version:  # no write landed while we read
+                if len(self._encoded) >= 256:
+                    self._encoded.clear()
+                self._encoded[key] = cached
+        return cached
 
     async def insert(self, project_id: str, data: ProjectCreate) -> ProjectSummary:
         now = now_iso()
@@ -53,6 +76,7 @@ class ProjectRepository:
                  msgspec.json.encode(data.tags).decode(), data.container, data.workdir,
                  data.output_dir, data.save_signal, now, now),
             )
+        self.changed()
         project = await self.get(project_id)
         assert project is not None
         return project
@@ -106,3 +130,4 @@ class ProjectRepository:
                 f"UPDATE projects SET {sets}, updated_at = ? WHERE id = ?",
                 (*values.values(), now_iso(), project_id),
             )
+        self.changed()

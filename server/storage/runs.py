@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import count, repeat
 from typing import Any
 
 import msgspec
@@ -111,8 +112,10 @@ _SUMMARY_COLUMNS = (
 
 
 class RunRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_project_change: Callable[[], None] = lambda: None
+                 ) -> None:
         self.db = db
+        self.on_project_change = on_project_change  # a new run changes its project's row
 
     # -- runs -------------------------------------------------------------------------
     async def insert(self, run: RunRow) -> None:
@@ -128,6 +131,7 @@ class RunRepository:
                 "UPDATE projects SET runs_started = runs_started + 1, updated_at = ? WHERE id = ?",
                 (run.created_at, run.project_id),
             )
+        self.on_project_change()
 
     async def get(self, run_id: str) -> RunRow | None:
         row = await self.db.fetch_one("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -172,8 +176,9 @@ class RunRepository:
             async with tx.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)) as cur:
                 found = await cur.fetchone()
             first = (found[0] if found else 0) + 1
-            lines = [(run_id, seq, ts, s, lvl, msg)
-                     for seq, (s, lvl, msg) in enumerate(rows, first)]
+            # zip, not a comprehension: this runs once per log line on the ingest path.
+            lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
+                             strict=False)) if rows else []
             if lines:
                 await tx.executemany(
                     "INSERT INTO log_lines (run_id, seq, ts, stream, level, message) "
@@ -276,7 +281,10 @@ class RunRepository:
         A file another run already recorded, unchanged since (same time), is that run's:
         runs sharing an output directory do not claim each other's checkpoints.
         """
-        new = []
+        new: list[Artifact] = []
+        found = list(found)
+        if not found:
+            return new
         async with self.db.transaction() as tx:
             for art in found:
                 when = art.created_at.isoformat()
