@@ -4,7 +4,8 @@ The reference is :mod:`bench.bare_asgi` served by the same uvicorn, same version
 options, on the same loopback, returning the very bytes trainyard returned. Both get the
 same wrk command with the same Authorization header; the two servers take turns (warm-up
 1 s each, then trainyard, reference, three times over) so a noisy neighbour or a
-thermal dip hits both, and each side reports its median. The ratio is then what the framework, guard, SQLite read and JSON encoding cost.
+thermal dip hits both, and each side reports its median. The ratio is then what the
+framework, the token check and the listing (cached until a write) cost.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from statistics import median
 from dataclasses import dataclass
+from statistics import median
 
 from common.client import TrainyardClient
 from common.models import ProjectCreate
