@@ -66,6 +66,10 @@ class Files(abc.ABC):
     async def walk(self, root: str, depth: int) -> list[Entry]:
         """Files and folders under ``root`` down to ``depth`` levels; [] when missing."""
 
+    async def costly(self, path: str) -> bool:
+        """Whether reading ``path`` costs more than a file read (an exec, say)."""
+        return False
+
 
 @dataclass
 class Executor(abc.ABC):

@@ -198,6 +198,9 @@ class ContainerFiles(Files):
         self.executor = executor
         self.container = container
 
+    async def costly(self, path: str) -> bool:
+        return to_host(path, await self.executor.mounts(self.container)) is None
+
     async def read(self, path: str, offset: int = 0, limit: int = 1 << 20) -> bytes | None:
         host = to_host(path, await self.executor.mounts(self.container))
         if host is not None:

@@ -29,6 +29,7 @@ SCAN_EVERY = 3.0
 TRAINER_LOG_EVERY = 1.0
 ALIVE_EVERY = 5.0
 TRAINER_LOG = "trainer_log.jsonl"
+REMOTE_POLL = 1.0
 
 
 class Follower:
@@ -132,6 +133,9 @@ class Follower:
 
     async def _follow(self) -> None:
         run = self.run_row
+        # Files not shared with this host are read through an exec each time: poll slower.
+        poll = max(REMOTE_POLL, self.sup.poll) if await self.files.costly(run.run_dir) \
+            else self.sup.poll
         next_scan = next_alive = next_jsonl = time.monotonic()
         while True:
             rows, moved = await self._read_once()
@@ -167,4 +171,4 @@ class Follower:
             if now >= next_scan:
                 next_scan = now + SCAN_EVERY
                 await self.sup.scan(run)
-            await asyncio.sleep(self.sup.poll)
+            await asyncio.sleep(poll)
