@@ -1,0 +1,58 @@
+"""The project view against a real server: edit, archive, and the server's errors."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from common.client import TrainyardClient
+from tests.conftest import Server, project_body
+from tests.tui.helpers import SIZE, Notes, live_app, screen_text, wait_for, wait_for_text
+from tui.screens.project import ProjectScreen
+from tui.screens.project_form import ProjectForm
+
+
+async def test_edit_archive_and_server_errors(shared_server: Server,
+                                             shared_client: TrainyardClient,
+                                             project_name: str) -> None:
+    client = shared_client
+    project = await client.create_project(project_body(project_name))
+    notes = Notes()
+    app = live_app(shared_server)
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        app.push_screen(ProjectScreen(project.id))
+        await wait_for_text(pilot, "owner LL")
+
+        # edit: only what changed is sent
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        app.screen.query_one("#field-owner", Input).value = "KM"
+        app.screen.query_one("#field-workdir", Input).value = "LLaMA-Factory"
+        await pilot.press("ctrl+s")
+        await wait_for_text(pilot, "owner KM")
+        assert "workdir LLaMA-Factory" in screen_text(pilot)
+        saved = await client.get_project(project.id)
+        assert (saved.owner, saved.workdir, saved.description) == (
+            "KM", "LLaMA-Factory", project.description)
+
+        # a value the server refuses: its message, in the form and as a notification
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        app.screen.query_one("#field-dataset_name", Input).value = "../etc"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(s == "error" for s, _, _ in notes.seen),
+                       what="an error notification")
+        _severity, title, message = notes.seen[-1]
+        assert "unsafe_name" in title and "dataset_name" in message
+        assert isinstance(app.screen, ProjectForm)  # still open, to fix the value
+        await pilot.press("escape")
+        assert (await client.get_project(project.id)).dataset_name == project.dataset_name
+
+        # archive and unarchive; an archived project offers no new run
+        await pilot.press("a")
+        await wait_for_text(pilot, "○ archived")
+        assert (await client.get_project(project.id)).status == "archived"
+        assert "Unarchive" in screen_text(pilot)
+        assert app.screen.check_action("new_run", ()) is None  # shown, greyed out
+        await pilot.press("a")
+        await wait_for_text(pilot, "● active")
+        assert (await client.get_project(project.id)).status == "active"

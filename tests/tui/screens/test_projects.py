@@ -1,0 +1,63 @@
+"""The projects list against a real server: live updates, filter, archived toggle, create."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from common.client import TrainyardClient
+from common.models import ProjectUpdate
+from tests.conftest import Server, project_body
+from tests.tui.helpers import SIZE, live_app, screen_text, wait_for, wait_for_text
+from tui.screens.project import ProjectScreen
+from tui.screens.project_form import ProjectForm
+from tui.screens.projects import ProjectsScreen
+from tui.widgets import ProjectsTable
+
+
+def rows(app: object) -> int:
+    return app.screen.query_one(ProjectsTable).row_count  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_projects_arrive_live_and_filter_as_you_type(
+        server: Server, client: TrainyardClient) -> None:
+    await client.create_project(project_body())
+    app = live_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "印章大模型")
+        # created elsewhere (curl, another TUI): it appears without a refresh
+        await client.create_project(project_body("qwen-sft-v2", owner="ZH", tags=["qwen"]))
+        await wait_for_text(pilot, "qwen-sft-v2")
+        assert rows(app) == 2
+
+        await pilot.press("slash", "q", "w")
+        assert rows(app) == 1
+        assert "印章大模型" not in screen_text(pilot)
+        await pilot.press("escape")  # clears the filter
+        assert rows(app) == 2
+
+        # archived elsewhere: hidden, and counted; "a" shows it again
+        await client.update_project("qwen-sft-v2", ProjectUpdate(status="archived"))
+        await wait_for(pilot, lambda: rows(app) == 1, what="the archived project hidden")
+        assert "1 archived hidden" in screen_text(pilot)
+        await pilot.press("a")
+        assert rows(app) == 2
+        assert "○ archived" in screen_text(pilot)
+
+
+async def test_create_a_project_from_the_form(server: Server, client: TrainyardClient) -> None:
+    app = live_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        body = project_body("from-the-tui")
+        for field in ("name", "objective", "task_type", "owner", "dataset_name",
+                      "training_yaml_name", "description"):
+            app.screen.query_one(f"#field-{field}", Input).value = getattr(body, field)
+        app.screen.query_one("#field-tags", Input).value = "a, b"
+        await pilot.press("ctrl+s")
+        await wait_for_text(pilot, "from-the-tui")
+        created = await client.get_project("from-the-tui")
+        assert created.tags == ["a", "b"] and created.owner == "LL"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen))

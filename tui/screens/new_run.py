@@ -1,0 +1,70 @@
+"""Start a run: a start command, typed or picked from the project's last ones."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, OptionList, Static
+
+from common.models import RunCreate, RunDetail
+
+from .dialog import Dialog
+
+__all__ = ["NewRunDialog"]
+
+
+class NewRunDialog(Dialog[RunDetail]):
+    """Dismissed with the new run once the server started it."""
+
+    def __init__(self, project_id: str, project_name: str, commands: list[str], *,
+                 title: str = "New run") -> None:
+        super().__init__()
+        self.project_id, self.project_name = project_id, project_name
+        self.commands, self.title_text = commands, title
+
+    def compose_dialog(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"{self.title_text} · {self.project_name}", classes="dialog-title")
+            yield Label("Start command (run with bash -c in the project's workdir)")
+            yield Input(self.commands[0] if self.commands else "", id="command",
+                        placeholder="e.g. llamafactory-cli train configs/sft.yaml")
+            if self.commands:
+                yield Label("Recent commands (enter picks)")
+                yield OptionList(*self.commands[:8], id="recent")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Start run", id="confirm", variant="primary")
+                yield Button("Close", id="back")
+
+    def on_mount(self) -> None:
+        self.query_one("#command", Input).focus()
+
+    @on(OptionList.OptionSelected, "#recent")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        field = self.query_one("#command", Input)
+        field.value = self.commands[event.option_index]
+        field.focus()
+
+    @on(Button.Pressed, "#confirm")
+    @on(Input.Submitted, "#command")
+    def _confirm(self) -> None:
+        command = self.query_one("#command", Input).value.strip()
+        if not command:
+            self.notify("Type a start command first.", severity="warning")
+            return
+        self.query_one("#confirm", Button).disabled = True
+        self._start(command)
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _start(self, command: str) -> None:
+        try:
+            run = await self.tapp.api.start_run(self.project_id,
+                                                RunCreate(start_command=command))
+        finally:
+            self.query_one("#confirm", Button).disabled = False
+        self.notify(f"Started {run.id}")
+        self.dismiss(run)

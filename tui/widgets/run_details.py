@@ -1,0 +1,42 @@
+"""What a run was started with and how it ended: command, places, times, environment."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from rich.text import Text
+from textual.widgets import Static
+
+from common.models import RunDetail
+
+from ..format import clock_time
+
+__all__ = ["RunDetails"]
+
+
+class RunDetails(Static):
+    DEFAULT_CSS = """
+    RunDetails {
+        padding: 0 1;
+    }
+    """
+
+    def show(self, run: RunDetail, tz: tzinfo | None) -> None:
+        def at(moment: datetime | None) -> str:
+            return clock_time(moment, tz) if moment is not None else "—"
+
+        rows: list[tuple[str, str]] = [
+            ("command", run.start_command), ("status", run.status_message or run.status),
+            ("exit code", "—" if run.exit_code is None else str(run.exit_code)),
+            ("container", run.container or "—"), ("workdir", run.workdir or "—"),
+            ("parent run", run.parent_run_id or "—"),
+            ("resumed from", run.resume_source_artifact_id or "—"),
+            ("created", at(run.created_at)), ("started", at(run.started_at)),
+            ("completed", at(run.completed_at)),
+        ]
+        rows += [(f"env {key}", value) for key, value in sorted(run.env.items())]
+        text = Text()
+        for label, value in rows:
+            text.append(f"{label:>14} ", style="dim")
+            text.append(value + "\n")
+        self.update(text)
