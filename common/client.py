@@ -74,12 +74,14 @@ class TrainyardClient:
         await self.http.aclose()
 
     async def _call(self, method: str, path: str, kind: type[T], *, body: Any = None,
-                    params: dict[str, Any] | None = None) -> T:
+                    params: dict[str, Any] | None = None,
+                    wait_seconds: float | None = None) -> T:
         content = msgspec.json.encode(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        response = await self.http.request(method, path, content=content, params=clean,
-                                           headers=headers)
+        response = await self.http.request(
+            method, path, content=content, params=clean, headers=headers,
+            timeout=wait_seconds if wait_seconds is not None else self.http.timeout)
         if response.status_code >= 400:
             try:
                 error = msgspec.json.decode(response.content, type=ErrorBody)
@@ -122,9 +124,11 @@ class TrainyardClient:
     async def cancel(self, project: str, run_id: str, *, grace_seconds: float | None = None,
                      pause: bool = False) -> RunDetail:
         action = "pause" if pause else "cancel"
+        # The server answers once the run has stopped: grace period, SIGKILL wait and more.
+        wait = (30.0 if grace_seconds is None else grace_seconds) + 45.0
         return await self._call(
             "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/{action}", RunDetail,
-            params={"grace_seconds": grace_seconds})
+            params={"grace_seconds": grace_seconds}, wait_seconds=max(wait, 120.0))
 
     async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
                      start_command: str | None = None) -> RunDetail:

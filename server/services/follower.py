@@ -55,6 +55,8 @@ class Follower:
             chunk = await self.files.read(self._path(f"{stream}.log"), self.pos[stream], CHUNK)
             if chunk:
                 moved = True
+                # A full chunk means a backlog: its lines' timing says nothing about speed.
+                self.telemetry.catching_up = len(chunk) == CHUNK
                 self.pos[stream] += len(chunk)
                 lines = self.split[stream].feed(chunk)
                 self.telemetry.feed(lines)

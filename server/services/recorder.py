@@ -50,6 +50,7 @@ class RunRecorder:
         self.runs = runs
         self.hub = hub
         self.changes = changes
+        self.project_of: dict[str, str] = {}  # run id -> project id, for list-view events
 
     async def record(self, run_id: str, rows: Sequence[LogRow] = (), *,
                      events: Sequence[tuple[str, Any]] = (),
@@ -66,8 +67,10 @@ class RunRecorder:
                 self.hub.publish(run_id, frames)
         for _, kind, data in committed.events:
             if kind in ("status", "progress"):
-                self.changes.publish(f"run.{kind}", b'{"run_id":"%s","data":%s}'
-                                     % (run_id.encode(), data))
+                project = self.project_of.get(run_id, "")
+                payload = b'{"run_id":"%s","project_id":"%s","data":%s}' % (
+                    run_id.encode(), project.encode(), data)
+                self.changes.publish(f"run.{kind}", payload)
         return committed
 
     async def log(self, run_id: str, message: str, level: str = "INFO") -> None:

@@ -148,6 +148,7 @@ class RunService:
             started_at=None, completed_at=None,
         )
         await self.runs.insert(run)
+        self.recorder.project_of[run_id] = project.id
         await self.recorder.status(run_id, "pending", "Run created")
         await self.recorder.log(
             run_id, f"dataset {project.dataset_name!r} found at {resolved.dataset}; "
@@ -177,6 +178,10 @@ class RunService:
         if not output_dir:
             await self.recorder.log(run_id, "the training YAML sets no output_dir: "
                                             "checkpoints will not be tracked", "WARNING")
+        elif others := await self.runs.live_sharing_output(output_dir, run_id):
+            await self.recorder.log(
+                run_id, f"run(s) {', '.join(others)} also write to {output_dir}: their "
+                        "checkpoints and this run's will be hard to tell apart", "WARNING")
         fresh = await self.runs.get(run_id)
         assert fresh is not None
         self.supervisor.follow(fresh)

@@ -114,8 +114,8 @@ async def ring_stream(channel: RingChannel, last_event_id: str | None,
                                               b'fetch the list again"}')
         elif missed:
             yield b"".join(frame.data for frame in missed)
-        if snapshot is not None and not last_event_id:
-            yield snapshot
+        if snapshot is not None and (not last_event_id or missed is None):
+            yield snapshot  # a fresh client, or one whose missed events are gone
         sent = missed[-1].last if missed else channel.last_number
         while True:
             if not await sub.wait(KEEPALIVE_SECONDS):

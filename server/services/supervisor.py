@@ -72,6 +72,7 @@ class Supervisor:
         return dict(self._roots)
 
     def follow(self, run: RunRow) -> None:
+        self.recorder.project_of[run.id] = run.project_id
         if run.host_pid:
             self._roots[run.host_pid] = (run.id, run.project_id)
         self._ended[run.id] = asyncio.Event()
@@ -81,6 +82,7 @@ class Supervisor:
 
     def _forget(self, run: RunRow) -> None:
         self._tasks.pop(run.id, None)
+        self.recorder.project_of.pop(run.id, None)
         if run.host_pid:
             self._roots.pop(run.host_pid, None)
 

@@ -143,6 +143,12 @@ class RunRepository:
         )
         return [_run(row) for row in rows]
 
+    async def live_sharing_output(self, output_dir: str, except_id: str) -> list[str]:
+        rows = await self.db.fetch_all(
+            "SELECT id FROM runs WHERE status IN ('pending', 'running') AND output_dir = ? "
+            "AND id != ?", (output_dir, except_id))
+        return [row[0] for row in rows]
+
     async def list_for_project(self, project_id: str, status: str | None = None
                                ) -> list[RunSummary]:
         sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE project_id = ?"

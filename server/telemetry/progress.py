@@ -22,11 +22,16 @@ class ProgressTracker:
     def __init__(self, info: ProgressInfo | None = None) -> None:
         self.info = info or ProgressInfo()
         self._seen: deque[tuple[float, int]] = deque()
+        self._opening = True  # the next interval is not trusted (see observe)
         self._trainer_rate: float | None = None
 
     def observe(self, *, step: int | None, total: int | None, rate: float | None, source: str,
-                now: float | None = None) -> bool:
-        """Record what a line said; True when the visible progress changed."""
+                now: float | None = None, timed: bool = True) -> bool:
+        """Record what a line said; True when the visible progress changed.
+
+        ``timed=False`` means the line is old news (a backlog read after a restart): it
+        moves the step but must not count toward the rate, so the window starts over.
+        """
         now = time.monotonic() if now is None else now
         info = self.info
         before = (info.current_step, info.total_steps)
@@ -36,9 +41,18 @@ class ProgressTracker:
                                  or source != info.source):
             info.current_step = step
             info.source = source
-            self._seen.append((now, step))
-            while self._seen and now - self._seen[0][0] > WINDOW_SECONDS:
-                self._seen.popleft()
+            if not timed:
+                self._seen.clear()
+                self._opening = True
+            elif self._opening and self._seen:
+                # The first interval after the window opens may be a fast-forward (a resumed
+                # bar going 0 -> 22) or the end of a catch-up, not speed: measure from here.
+                self._seen[0] = (now, step)
+                self._opening = False
+            else:
+                self._seen.append((now, step))
+                while self._seen and now - self._seen[0][0] > WINDOW_SECONDS:
+                    self._seen.popleft()
         if rate is not None:
             self._trainer_rate = rate
         self._recompute(now)

@@ -73,6 +73,7 @@ class RunTelemetry:
                                          if isinstance(v, int | float)}
         self.points: dict[tuple[str, int], float] = {}
         self.jsonl_active = False
+        self.catching_up = False  # set by the reader while it works through a backlog
         self._last_step: dict[str, int] = {}
         self._progress_dirty = False
         self._last_progress = 0.0
@@ -94,7 +95,8 @@ class RunTelemetry:
     def apply(self, parsed: Parsed) -> None:
         moved = parsed.step is not None or parsed.total is not None
         if moved and self.tracker.observe(step=parsed.step, total=parsed.total,
-                                          rate=parsed.rate, source=parsed.source):
+                                          rate=parsed.rate, source=parsed.source,
+                                          timed=not self.catching_up):
             self._progress_dirty = True
         if parsed.source == "trainer_log.jsonl":
             self.jsonl_active = True

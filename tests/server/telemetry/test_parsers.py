@@ -83,11 +83,26 @@ def test_llamafactory_trainer_log_line() -> None:
 
 def test_eta_is_measured_not_taken_from_the_trainer_after_a_resume() -> None:
     tracker = ProgressTracker()
+    # A resumed HF bar starts at 0/200 and jumps to 120: a fast-forward, not speed.
+    tracker.observe(step=0, total=200, rate=None, source="tqdm bar", now=99.0)
     tracker.observe(step=120, total=200, rate=None, source="tqdm bar", now=100.0)
-    tracker.observe(step=130, total=200, rate=0.01, source="tqdm bar", now=110.0)
+    assert tracker.info.steps_per_second is None and tracker.info.progress == 0.6
+    tracker.observe(step=125, total=200, rate=0.01, source="tqdm bar", now=105.0)
+    tracker.observe(step=135, total=200, rate=0.01, source="tqdm bar", now=115.0)
     info = tracker.info
-    assert info.progress == 0.65 and info.steps_per_second == 1.0
-    assert info.eta_seconds == 70.0 and info.rate_source == "measured over the last minute"
+    assert info.progress == 0.675 and info.steps_per_second == 1.0
+    assert info.eta_seconds == 65.0 and info.rate_source == "measured over the last minute"
+
+
+def test_a_backlog_read_after_a_restart_is_not_speed() -> None:
+    tracker = ProgressTracker()
+    for step in range(10, 400, 10):  # read in one go from the file
+        tracker.observe(step=step, total=1000, rate=None, source="tqdm bar", now=50.0,
+                        timed=False)
+    tracker.observe(step=401, total=1000, rate=None, source="tqdm bar", now=51.0)
+    tracker.observe(step=402, total=1000, rate=None, source="tqdm bar", now=52.0)
+    tracker.observe(step=403, total=1000, rate=None, source="tqdm bar", now=53.0)
+    assert tracker.info.steps_per_second == 1.0
 
 
 def test_dict_steps_never_collide_when_the_bar_lags() -> None:
