@@ -23,6 +23,8 @@ from .line import Line
 __all__ = ["LogView", "log_line"]
 
 SHOWN = 5000  # lines drawn at once; the search looks through all lines kept
+FLUSH_SECONDS = 0.1  # new lines are drawn in batches, at most ten times a second
+BURST = 200  # while following, at most this many of a batch are drawn (see _flush)
 LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow"}
 
 
@@ -108,6 +110,8 @@ class LogView(Vertical):
         self.tz = tz
         self.entries: deque[LogEntry] = deque(maxlen=LOG_KEEP)
         self.shown = 0  # lines drawn since the last redraw
+        self._pending: list[LogEntry] = []
+        self._flush_scheduled = False
 
     def compose(self) -> ComposeResult:
         yield Line(id="log-state")
@@ -124,10 +128,29 @@ class LogView(Vertical):
         self._update_state()
 
     def add(self, entries: Iterable[LogEntry]) -> None:
-        new = list(entries)
+        """Queue lines; they are drawn together at most every ``FLUSH_SECONDS``, so a run
+        printing thousands of lines a second costs a few redraws, not thousands."""
+        self._pending.extend(entries)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.set_timer(FLUSH_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        new, self._pending = self._pending, []
         self.entries.extend(new)
+        self._draw(new, burst=self.follow)
+
+    def _draw(self, new: list[LogEntry], *, burst: bool) -> None:
         needle = self.needle.casefold()
         shown = [e for e in new if needle in e.message.casefold()] if needle else new
+        shown = shown[-SHOWN:]
+        if burst and len(shown) > BURST:
+            # Faster than anyone reads: draw the newest; pausing redraws them all.
+            skipped, shown = len(shown) - BURST, shown[-BURST:]
+            self.lines_widget.write(Text(f"… {skipped:,} lines not drawn while following "
+                                         "(f pauses and shows them)", style="dim italic"),
+                                    scroll_end=True)
         if shown:
             text = Text("\n").join(log_line(e, self.tz, self.needle) for e in shown)
             self.lines_widget.write(text, scroll_end=self.follow)
@@ -135,15 +158,21 @@ class LogView(Vertical):
         self._update_state()
 
     def reset(self, entries: Iterable[LogEntry]) -> None:
-        entries = list(entries)
+        """Redraw from ``entries`` (all kept for search; the newest SHOWN drawn)."""
+        everything = [*entries, *self._pending]
+        self._pending = []
         self.entries.clear()
+        self.entries.extend(everything)
         self.lines_widget.clear()
         self.shown = 0
-        self.add(entries)
+        self._draw(list(self.entries), burst=False)
 
     def watch_follow(self, follow: bool) -> None:
         self.lines_widget.auto_scroll = follow
         if follow:
+            self.lines_widget.scroll_end(animate=False)
+        elif self.shown < min(len(self.entries), SHOWN):
+            self.reset(list(self.entries))  # paused: show what bursts left out
             self.lines_widget.scroll_end(animate=False)
         self._update_state()
 
