@@ -2,8 +2,11 @@
 
 Order (one server process throughout, so the idle figures compare like with like):
 ``GET /projects`` load, idle with 0 then 20 live runs, the 1M-line ingest, then idle with
-20 live runs again on top of that history. Progress goes to stderr; stdout gets the
-header and the table only. Every process started is stopped in ``finally`` blocks.
+20 live runs again on top of that history, and last the SSE fan-out (its rows are shown
+after the ingest's; it runs last so that its runs and connections cannot touch the idle
+figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
+Progress goes to stderr; stdout gets the header and the table only. Every process
+started is stopped in ``finally`` blocks.
 Exit status 1 means a benchmark could not run (its row says why), not a missed target.
 """
 
@@ -22,7 +25,7 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import http_load, idle, ingest, interrupt
+from . import http_load, idle, ingest, interrupt, sse_fanout
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -61,11 +64,16 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         found = await _attempt(f"ingest of {ingest.LINES:,} lines", rows,
                                ingest.measure(ws, server, client, project))
         rows += found or []
+        after_ingest = len(rows)
         history = await _attempt(f"idle, {idle.LIVE} live runs + history", rows,
                                  idle.with_live_runs(server, client, project))
         if none is not None and live is not None:
             stored = ingest.LINES if found else 0
             rows += idle.idle_rows(none, live, history, stored)
+        sse: list[Row] = []
+        fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
+                                sse_fanout.measure(ws, server, client, project, token))
+        rows[after_ingest:after_ingest] = sse + (fanout or [])
     return rows
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import weakref
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Frame", "RingChannel", "RunHub", "Subscription", "encode_frame"]
+__all__ = ["Frame", "RingChannel", "RunHub", "Subscription", "encode_frame", "keepalive"]
 
 QUEUE_LIMIT = 1024
 
@@ -37,14 +38,23 @@ class Frame:
     terminal: bool = False  # the run's final status
 
 
+_LIVE: weakref.WeakSet[Subscription] = weakref.WeakSet()
+
+
 class Subscription:
-    __slots__ = ("_wake", "limit", "overflowed", "queue")
+    """One client's queue. Waiting costs one future, no task and no timer: with a thousand
+    clients, a ``wait_for`` per wait (its task, its timer handle, their garbage) cost
+    more than the writes. Keepalives come from one shared ticker (:func:`keepalive`)."""
+
+    __slots__ = ("__weakref__", "_waiter", "idle", "limit", "overflowed", "queue")
 
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
         self.queue: deque[Frame] = deque()
         self.limit = limit
         self.overflowed = False
-        self._wake = asyncio.Event()
+        self.idle = False  # set by the ticker: nothing came since its last tick
+        self._waiter: asyncio.Future[None] | None = None
+        _LIVE.add(self)
 
     def put(self, frame: Frame) -> None:
         if len(self.queue) >= self.limit:
@@ -52,23 +62,40 @@ class Subscription:
             self.overflowed = True
         else:
             self.queue.append(frame)
-        self._wake.set()
+        self.idle = False
+        self._wake()
 
-    async def wait(self, seconds: float) -> bool:
-        """Wait until something arrives; False after ``seconds`` of nothing."""
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> bool:
+        """Wait until something arrives (True) or a keepalive is due (False)."""
         if self.queue or self.overflowed:
             return True
-        self._wake.clear()
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+            await self._waiter
+        finally:
+            self._waiter = None
+        return bool(self.queue or self.overflowed)
 
     def drain(self) -> list[Frame]:
         frames = list(self.queue)
         self.queue.clear()
         return frames
+
+
+async def keepalive(seconds: float) -> None:
+    """Every ``seconds``, wake the subscribers that got nothing since the last tick, so
+    their streams send a keepalive comment (one loop for all clients)."""
+    while True:
+        await asyncio.sleep(seconds)
+        for sub in list(_LIVE):
+            if sub.idle:
+                sub._wake()
+            sub.idle = True
 
 
 class RunHub:

@@ -75,7 +75,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
             run = await runs.get(run_id)
             ended = run is None or run.status in TERMINAL
         while not ended:
-            if not await sub.wait(KEEPALIVE_SECONDS):
+            if not await sub.wait():
                 yield KEEPALIVE
                 continue
             if sub.overflowed:
@@ -118,7 +118,7 @@ async def ring_stream(channel: RingChannel, last_event_id: str | None,
             yield snapshot  # a fresh client, or one whose missed events are gone
         sent = missed[-1].last if missed else channel.last_number
         while True:
-            if not await sub.wait(KEEPALIVE_SECONDS):
+            if not await sub.wait():
                 yield KEEPALIVE
                 continue
             if sub.overflowed:
