@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import http_load, idle, ingest, interrupt, sse_fanout
+from . import http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -74,6 +74,9 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))
         rows[after_ingest:after_ingest] = sse + (fanout or [])
+        tui = await _attempt("TUI run view beside a run printing 5,000 lines/s", rows,
+                             tui_responsiveness.measure(server, client, token, project))
+        rows += tui or []
     return rows
 
 

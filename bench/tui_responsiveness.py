@@ -100,8 +100,7 @@ async def measure(server: Process, client: TrainyardClient, token: str,
         Row(f"{label}: key response p50 / p99 ({PRESSES} tab switches)",
             f"{statistics.median(busy_keys):.0f} / {_p(busy_keys, 0.99):.0f} ms",
             f"{statistics.median(quiet_keys):.0f} / {_p(quiet_keys, 0.99):.0f} ms "
-            "(a quiet run)", f"{_p(busy_keys, 0.99) / max(_p(quiet_keys, 0.99), 1):.1f}×",
-            "p99 < 100 ms", _p(busy_keys, 0.99) < 100),
+            "(a quiet run)", f"{_p(busy_keys, 0.99) / max(_p(quiet_keys, 0.99), 1):.1f}×"),
         Row(f"{label}: event-loop lag p99 (20 ms timer)", f"{_p(busy_lag, 0.99):.0f} ms",
             f"{_p(quiet_lag, 0.99):.0f} ms (a quiet run)"),
     ]
