@@ -147,3 +147,22 @@ async def test_projects_survive_a_server_restart(server: Server) -> None:
     async with server.client() as api:
         again = await api.get_project("durable")
     assert again.id == created.id and again.tags == created.tags
+
+
+def test_the_unfiltered_listing_fast_path_answers_like_the_framework(server: Server) -> None:
+    for name in ("one", "two"):
+        httpx.post(f"{server.url}/projects", headers=AUTH, json={
+            "name": name, "objective": "o", "task_type": "t", "owner": "me",
+            "dataset_name": "d", "training_yaml_name": "y"}).raise_for_status()
+    fast = httpx.get(f"{server.url}/projects", headers=AUTH)
+    framework = httpx.get(f"{server.url}/projects", params={"status": "active"}, headers=AUTH)
+    assert fast.status_code == framework.status_code == 200
+    assert fast.content == framework.content
+    assert fast.headers["content-type"] == framework.headers["content-type"]
+    refused = httpx.get(f"{server.url}/projects")
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+    # A write shows at once, through either path.
+    httpx.patch(f"{server.url}/projects/one", headers=AUTH, json={"owner": "you"})
+    owners = {p["name"]: p["owner"] for p in httpx.get(f"{server.url}/projects",
+                                                        headers=AUTH).json()}
+    assert owners == {"one": "you", "two": "me"}
