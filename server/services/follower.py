@@ -30,6 +30,7 @@ TRAINER_LOG_EVERY = 1.0
 ALIVE_EVERY = 5.0
 TRAINER_LOG = "trainer_log.jsonl"
 REMOTE_POLL = 1.0
+ACTIVE_POLL = 0.02
 
 
 class Follower:
@@ -139,10 +140,14 @@ class Follower:
         poll = max(REMOTE_POLL, self.sup.poll) if await self.files.costly(run.run_dir) \
             else self.sup.poll
         next_scan = next_alive = next_jsonl = time.monotonic()
+        # While a run writes, look again soon (its readers wait on us); as it goes quiet,
+        # back off to the configured interval, so idle runs cost no more than before.
+        wait = poll
         while True:
             rows, moved = await self._read_once()
             if moved:
                 await self._commit(rows)
+                wait = min(ACTIVE_POLL, poll)
                 continue
             await self._commit([])  # a throttled progress event may be waiting
             code = await self._exit_code()
@@ -173,4 +178,5 @@ class Follower:
             if now >= next_scan:
                 next_scan = now + SCAN_EVERY
                 await self.sup.scan(run)
-            await asyncio.sleep(poll)
+            await asyncio.sleep(wait)
+            wait = min(poll, wait * 2)
