@@ -91,6 +91,14 @@ class TokenAuth:
 
 
 
+def authorization(scope: Scope) -> str | None:
+    """The request's ``Authorization`` header, straight from the ASGI scope."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
 class TokenMiddleware(ASGIMiddleware):
     """Requires the token on every HTTP route but those marked ``opt={"public": True}``
     and the API docs. A middleware, not a guard: Litestar copies the handler for every
@@ -104,11 +112,7 @@ class TokenMiddleware(ASGIMiddleware):
         self.auth = auth
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        header = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
+        header = authorization(scope)
         if header is None and scope["route_handler"].opt.get("query_token"):
             # EventSource cannot send headers: stream routes also take ?access_token=.
             token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(

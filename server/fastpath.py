@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.types import Receive
 
+from .auth import authorization
 from .errors import Unauthorized
 from .storage.projects import ProjectFilter
 
@@ -29,10 +30,8 @@ def with_fast_paths(app: Litestar) -> Any:
     async def asgi(scope: dict[str, Any], receive: Receive, send: Any) -> None:
         if (scope["type"] == "http" and scope["path"] == "/projects"
                 and scope["method"] == "GET" and not scope["query_string"]):
-            header = next((value.decode("latin-1") for name, value in scope["headers"]
-                           if name == b"authorization"), None)
             try:
-                await services.auth.check(header)
+                await services.auth.check(authorization(scope))  # type: ignore[arg-type]
             except Unauthorized:
                 pass  # Litestar answers with the one error shape
             else:

@@ -12,10 +12,10 @@ from typing import TypeVar
 
 from common.client import ServerEvent
 
-from .api import UNREACHABLE
+from .api import UNREACHABLE, Api
 from .link import Link
 
-__all__ = ["FROM_NOW", "fetch", "follow"]
+__all__ = ["FROM_NOW", "changes", "fetch", "follow"]
 
 # A Last-Event-ID no server boot ever issued. A list-view stream opened with it answers
 # ``reset`` at once, after subscribing: the signal that the stream is live and the list
@@ -48,6 +48,11 @@ async def follow(link: Link, open_stream: Callable[[str | None], AsyncIterator[S
             continue
         # Closed cleanly: the server is shutting down or a proxy timed the stream out.
         await asyncio.sleep(CLEAN_CLOSE_PAUSE)
+
+
+def changes(link: Link, api: Api) -> AsyncIterator[ServerEvent]:
+    """The list-view stream (/events), starting with a ``reset`` once it is live."""
+    return follow(link, lambda last: api.events("/events", last_event_id=last), FROM_NOW)
 
 
 async def fetch(link: Link, call: Callable[[], Awaitable[T]]) -> T:

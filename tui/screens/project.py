@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from common.client import ServerEvent
 from common.models import ProgressInfo, Project, ProjectUpdate, RunDetail
 
-from ..remote import FROM_NOW, fetch, follow
+from ..remote import changes, fetch
 from ..widgets import Line, ProjectFields, RunsTable
 from .base import ViewScreen
 from .new_run import NewRunDialog
@@ -113,9 +113,7 @@ class ProjectScreen(ViewScreen):
 
     @work(exclusive=True, group="changes", exit_on_error=False)
     async def _follow_changes(self) -> None:
-        api = self.tapp.api
-        async for event in follow(self.tapp.link, lambda last: api.events(
-                "/events", last_event_id=last), FROM_NOW):
+        async for event in changes(self.tapp.link, self.tapp.api):
             self._on_change(event)
 
     def _on_change(self, event: ServerEvent) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input
 from common.client import ServerEvent
 from common.models import Project, ProjectSummary
 
-from ..remote import FROM_NOW, fetch, follow
+from ..remote import changes, fetch
 from ..widgets import Line, ProjectsTable
 from .base import ViewScreen
 from .project import ProjectScreen
@@ -77,9 +77,7 @@ class ProjectsScreen(ViewScreen):
 
     @work(exclusive=True, group="changes", exit_on_error=False)
     async def _follow_changes(self) -> None:
-        api = self.tapp.api
-        async for event in follow(self.tapp.link, lambda last: api.events(
-                "/events", last_event_id=last), FROM_NOW):
+        async for event in changes(self.tapp.link, self.tapp.api):
             self._on_change(event)
 
     def _on_change(self, event: ServerEvent) -> None:
