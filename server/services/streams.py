@@ -35,19 +35,13 @@ async def _replay(runs: RunRepository, run_id: str, after: int,
     frames: list[Frame] = []
     cursor = after
     while upto is None or cursor < upto:
-        lines = await runs.log_rows_after(run_id, cursor, REPLAY_BATCH)
-        events = await runs.events_after(run_id, cursor, REPLAY_BATCH)
-        if not lines and not events:
+        stored = await runs.stored_after(run_id, cursor, REPLAY_BATCH)
+        items = [item for item in stored
+                 if upto is None or (item[1] if len(item) == 6 else item[0]) <= upto]
+        if not items:
             break
-        # Only up to what both queries surely covered, so nothing is skipped.
-        bound = min(lines[-1][1] if len(lines) == REPLAY_BATCH else 1 << 62,
-                    events[-1][0] if len(events) == REPLAY_BATCH else 1 << 62,
-                    upto if upto is not None else 1 << 62)
-        items: list[tuple[int, Any]] = [(row[1], row) for row in lines if row[1] <= bound]
-        items += [(seq, (seq, kind, data)) for seq, kind, data in events if seq <= bound]
-        items.sort(key=lambda item: item[0])
         pending: list[tuple[Any, ...]] = []
-        for _, item in items:
+        for item in items:
             if len(item) == 6:  # a log row
                 pending.append(item)
                 continue
@@ -57,7 +51,10 @@ async def _replay(runs: RunRepository, run_id: str, after: int,
             frames.append(event_frame(*item))
         if pending:
             frames.append(log_frame(pending))
-        cursor = items[-1][0] if items else bound
+        last = items[-1]
+        cursor = last[1] if len(last) == 6 else last[0]
+        if len(stored) < REPLAY_BATCH:
+            break
     return frames, cursor
 
 

@@ -210,19 +210,17 @@ class RunRepository:
             await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
         return Committed(ts=ts, lines=lines, events=numbered)
 
-    async def events_after(self, run_id: str, after: int, limit: int
-                           ) -> list[tuple[int, str, str]]:
+    async def stored_after(self, run_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,
+        data)`` after ``after``, in sequence order. One statement, so one snapshot: two
+        queries could each see a different commit and skip what lies between."""
         rows = await self.db.fetch_all(
-            "SELECT seq, type, data FROM run_events WHERE run_id = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?", (run_id, after, limit))
-        return [(row[0], row[1], row[2]) for row in rows]
-
-    async def log_rows_after(self, run_id: str, after: int,
-                             limit: int) -> list[tuple[Any, ...]]:
-        rows = await self.db.fetch_all(
-            "SELECT run_id, seq, ts, stream, level, message FROM log_lines "
-            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?", (run_id, after, limit))
-        return [tuple(row) for row in rows]
+            "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
+            "WHERE run_id = ?1 AND seq > ?2 "
+            "UNION ALL SELECT seq, type, data, NULL, NULL, NULL FROM run_events "
+            "WHERE run_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3", (run_id, after, limit))
+        return [(run_id, *row[:1], *row[2:]) if row[1] is None else (row[0], row[1], row[2])
+                for row in rows]
 
     async def replace_metric_points(self, run_id: str, upto_step: int, keys: Sequence[str],
                                     points: Sequence[tuple[str, int, float]]) -> None:
