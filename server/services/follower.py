@@ -67,15 +67,21 @@ class Follower:
         return rows, moved
 
     async def _commit(self, rows: list[LogRow], *, final: bool = False,
-                      extra: dict[str, Any] | None = None) -> None:
+                      extra: dict[str, Any] | None = None, top_up: bool = False) -> None:
+        # Writes stay in order (one in flight at a time), but the next chunk is read and
+        # parsed while this one is inserted on the database thread.
+        await self._settle()
+        if top_up and not self.telemetry.catching_up:
+            # Read again, now that the last batch is stored and handed to the streams:
+            # with a thousand clients, handing it out is a long pass of the event loop,
+            # and lines read ahead of it went out one fan-out later than these.
+            more, _ = await self._read_once()
+            rows.extend(more)
         offsets = {s: self.pos[s] - (0 if final else self.split[s].held) for s in STREAMS}
         events, fields, points = self.telemetry.take(force=final)
         if extra:
             fields.update(extra)
         if rows or events or fields or offsets != self.committed:
-            # Writes stay in order (one in flight at a time), but the next chunk is read
-            # and parsed while this one is inserted on the database thread.
-            await self._settle()
             self._inflight = asyncio.create_task(self.sup.recorder.record(
                 self.run_row.id, rows, events=events, offsets=offsets, fields=fields,
                 points=points))
@@ -146,8 +152,11 @@ class Follower:
         while True:
             rows, moved = await self._read_once()
             if moved:
-                await self._commit(rows)
+                await self._commit(rows, top_up=True)
                 wait = min(ACTIVE_POLL, poll)
+                continue
+            if self._inflight is not None:
+                await self._settle()  # then look again at once: lines came meanwhile
                 continue
             await self._commit([])  # a throttled progress event may be waiting
             code = await self._exit_code()
