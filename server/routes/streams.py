@@ -12,10 +12,10 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
-from litestar.response import Stream
 
 from ..services import streams
 from ..state import Services
+from .event_stream import EventStream
 from .openapi import responses
 
 Svc = NamedDependency[Services]
@@ -29,12 +29,8 @@ QueryLastId = Annotated[str | None, QueryParameter(max_length=100,
 Token = Annotated[str | None, QueryParameter(max_length=200, description=(
     "The API token, for EventSource clients that cannot send headers"))]
 
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_OPT = {"query_token": True}  # see the module docstring
-
-
-def _sse(body: object) -> Stream:
-    return Stream(body, media_type="text/event-stream", headers=SSE_HEADERS)  # type: ignore[arg-type]
+SSE_DESCRIPTION = "A stream of server-sent events (text/event-stream)"
 
 
 class StreamController(Controller):
@@ -42,27 +38,27 @@ class StreamController(Controller):
 
     @get("/projects/{project_reference:str}/runs/{run_id:str}/events",
          operation_id="streamRunEvents", responses=responses(400, 401, 404),
-         media_type="text/event-stream", opt=SSE_OPT)
+         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
     async def run_events(self, services: Svc, project_reference: Ref, run_id: RunId,
                          last_event_id: LastEventId = None, last_id: QueryLastId = None,
-                         access_token: Token = None) -> Stream:
+                         access_token: Token = None) -> EventStream:
         """``status``, ``log``, ``metrics``, ``progress``, ``artifact``, ``gpu`` events;
         ``end`` once a finished run is fully sent. Resume with ``Last-Event-ID``."""
         body = await services.run_service.stream(project_reference, run_id,
                                                  last_event_id or last_id)
-        return _sse(body)
+        return EventStream(body)
 
     @get("/events", operation_id="streamChanges", responses=responses(400, 401),
-         media_type="text/event-stream", opt=SSE_OPT)
+         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
     async def changes(self, services: Svc, last_event_id: LastEventId = None,
-                      last_id: QueryLastId = None, access_token: Token = None) -> Stream:
+                      last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """Project and run changes, for list views. ``reset`` means: fetch lists again."""
-        return _sse(streams.ring_stream(services.changes, last_event_id or last_id))
+        return EventStream(streams.ring_stream(services.changes, last_event_id or last_id))
 
     @get("/gpus/events", operation_id="streamGpus", responses=responses(400, 401),
-         media_type="text/event-stream", opt=SSE_OPT)
+         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
     async def gpus(self, services: Svc, last_event_id: LastEventId = None,
-                   last_id: QueryLastId = None, access_token: Token = None) -> Stream:
+                   last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """A ``gpus`` event per NVML sample (the same body as ``GET /gpus``)."""
-        return _sse(streams.ring_stream(services.gpu_channel, last_event_id or last_id,
-                                        services.sampler.snapshot_frame()))
+        return EventStream(streams.ring_stream(services.gpu_channel, last_event_id or last_id,
+                                               services.sampler.snapshot_frame()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,7 +102,7 @@ class RunService:
                        next_after=entries[-1].seq if entries else after, has_more=has_more)
 
     async def stream(self, project_ref: str, run_id: str,
-                     last_event_id: str | None) -> AsyncIterator[bytes]:
+                     last_event_id: str | None) -> AsyncGenerator[bytes, None]:
         run = await self.require_run(project_ref, run_id)
         after = 0
         if last_event_id:

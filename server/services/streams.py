@@ -10,7 +10,7 @@ run's final status has gone out, an ``end`` event closes the stream (``curl -N``
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
@@ -59,7 +59,7 @@ async def _replay(runs: RunRepository, run_id: str, after: int,
 
 
 async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
-                     terminal_status: bool) -> AsyncIterator[bytes]:
+                     terminal_status: bool) -> AsyncGenerator[bytes, None]:
     sub = hub.subscribe(run_id)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
@@ -100,7 +100,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
 
 
 async def ring_stream(channel: RingChannel, last_event_id: str | None,
-                      snapshot: bytes | None = None) -> AsyncIterator[bytes]:
+                      snapshot: bytes | None = None) -> AsyncGenerator[bytes, None]:
     """A live channel: replay from its ring when it can, else a ``reset`` event."""
     sub = channel.subscribe()
     try:
