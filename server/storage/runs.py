@@ -178,37 +178,34 @@ class RunRepository:
         Lines and offsets commit together, so a crash never loses or repeats a line.
         """
         ts = now_iso()
-        async with self.db.transaction() as tx:
-            async with tx.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)) as cur:
-                found = await cur.fetchone()
+        sets = {f"{stream}_offset": offset for stream, offset in (offsets or {}).items()}
+        sets.update(_encode_fields(fields or {}))
+
+        def write(conn: sqlite3.Connection) -> Committed:
+            found = conn.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)).fetchone()
             first = (found[0] if found else 0) + 1
             # zip, not a comprehension: this runs once per log line on the ingest path.
             lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
                              strict=False)) if rows else []
             if lines:
-                await tx.executemany(
-                    "INSERT INTO log_lines (run_id, seq, ts, stream, level, message) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", lines)
+                conn.executemany("INSERT INTO log_lines (run_id, seq, ts, stream, level, "
+                                 "message) VALUES (?, ?, ?, ?, ?, ?)", lines)
             numbered = [(seq, kind, data) for seq, (kind, data)
                         in enumerate(events, first + len(lines))]
             if numbered:
-                await tx.executemany(
+                conn.executemany(
                     "INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
                     [(run_id, seq, kind, data.decode()) for seq, kind, data in numbered])
             if points:
-                await tx.executemany(
+                conn.executemany(
                     "INSERT OR REPLACE INTO metric_points (run_id, key, step, value, ts) "
                     "VALUES (?, ?, ?, ?, ?)", [(run_id, k, step, v, ts) for k, step, v in points])
-            last = first + len(lines) + len(numbered) - 1
-            sets, params = ["last_seq = ?"], [last]
-            for stream, offset in (offsets or {}).items():
-                sets.append(f"{stream}_offset = ?")
-                params.append(offset)
-            for column, value in _encode_fields(fields or {}).items():
-                sets.append(f"{column} = ?")
-                params.append(value)
-            await tx.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
-        return Committed(ts=ts, lines=lines, events=numbered)
+            columns = {"last_seq": first + len(lines) + len(numbered) - 1, **sets}
+            conn.execute(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} "
+                         "WHERE id = ?", (*columns.values(), run_id))
+            return Committed(ts=ts, lines=lines, events=numbered)
+
+        return await self.db.write(write, rows=len(rows) + len(events) + len(points))
 
     async def stored_after(self, run_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
         """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,

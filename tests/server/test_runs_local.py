@@ -258,6 +258,30 @@ async def test_logs_page_in_order_and_as_text(client: TrainyardClient, server: S
     assert "\n1\n2\n3\n" in text.text and text.text.endswith("run completed\n")
 
 
+async def test_a_burst_then_a_trickle_is_stored_once_in_order(server: Server,
+                                                              client: TrainyardClient) -> None:
+    # 60,000 lines at once reach the store in big batches (written off the event loop),
+    # the trickle after them in small ones (written on it): one sequence, no line lost.
+    await client.create_project(project_body("burst"))
+    command = "seq 1 60000; for i in 1 2 3; do echo tail-$i; sleep 0.2; done"
+    run = await client.start_run("burst", RunCreate(command))
+    await wait_for_status(client, "burst", run.id, {"completed"})
+    stdout: list[str] = []
+    after = 0
+    while True:
+        page = httpx.get(f"{server.url}/projects/burst/runs/{run.id}/logs",
+                         params={"after": after, "limit": 10000},
+                         headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        entries = page["entries"]
+        if not entries:
+            break
+        seqs = [e["seq"] for e in entries]  # events take numbers of the same sequence
+        assert seqs == sorted(set(seqs)) and seqs[0] > after
+        stdout += [e["message"] for e in entries if e["stream"] == "stdout"]
+        after = page["next_after"]
+    assert stdout == [str(i) for i in range(1, 60001)] + ["tail-1", "tail-2", "tail-3"]
+
+
 async def test_runs_list_newest_first_with_status_filter(client: TrainyardClient) -> None:
     await client.create_project(project_body("listing"))
     ok = await client.start_run("listing", RunCreate("true"))
