@@ -26,7 +26,8 @@ from .routes.health import HealthController
 from .routes.projects import ProjectController
 from .routes.runs import RunController
 from .routes.streams import StreamController
-from .services.events import RingChannel, RunHub, keepalive
+from .services.events import RingChannel, keepalive
+from .services.fanout import RunHub
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .auth import TokenAuth
 from .config import Settings
 from .executors.base import Executor
-from .services.events import RingChannel, RunHub
+from .services.events import RingChannel
+from .services.fanout import RunHub
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor

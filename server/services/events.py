@@ -1,14 +1,14 @@
-"""The in-process event hub behind the SSE streams.
+"""The in-process event hub behind the SSE streams: frames, subscriptions, live channels.
 
 Producers publish :class:`Frame` objects whose bytes are encoded ONCE; every subscriber
-gets the same bytes. Each subscriber has a bounded queue: one that falls behind is cut
+gets the same bytes. What a subscriber may hold is bounded: one that falls behind is cut
 off (``overflowed``) and catches up from storage, so a slow client never blocks the
 producer or anyone else.
 
-Run streams are numbered by the run's own sequence (shared with its log lines, so ids
-survive restarts). The global ``/events`` and ``/gpus/events`` channels keep a short
-ring of recent frames, numbered ``<boot>.<n>``: an id from another boot cannot be
-replayed and gets a ``reset`` event instead.
+Run streams (:mod:`.fanout`) are numbered by the run's own sequence (shared with its log
+lines, so ids survive restarts). The global ``/events`` and ``/gpus/events`` channels
+(:class:`RingChannel`) keep a short ring of recent frames, numbered ``<boot>.<n>``: an
+id from another boot cannot be replayed and gets a ``reset`` event instead.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 import weakref
+from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Frame", "RingChannel", "RunHub", "Subscription", "encode_frame", "keepalive"]
+__all__ = ["Frame", "QueueSubscription", "RingChannel", "Subscription", "encode_frame",
+           "keepalive"]
 
 QUEUE_LIMIT = 1024
 
@@ -41,92 +42,111 @@ class Frame:
 _LIVE: weakref.WeakSet[Subscription] = weakref.WeakSet()
 
 
-class Subscription:
-    """One client's queue. Waiting costs one future, no task and no timer: with a thousand
-    clients, a ``wait_for`` per wait (its task, its timer handle, their garbage) cost
-    more than the writes. Keepalives come from one shared ticker (:func:`keepalive`)."""
+class Subscription(ABC):
+    """One client's place in a stream. Waiting costs one future, no task and no timer:
+    with a thousand clients, a ``wait_for`` per wait (its task, its timer handle, their
+    garbage) cost more than the writes. Keepalives come from one shared ticker
+    (:func:`keepalive`)."""
 
-    __slots__ = ("__weakref__", "_waiter", "idle", "limit", "overflowed", "queue")
+    __slots__ = ("__weakref__", "_ping", "_waiter", "idle")
 
-    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
-        self.queue: deque[Frame] = deque()
-        self.limit = limit
-        self.overflowed = False
-        self.idle = False  # set by the ticker: nothing came since its last tick
+    def __init__(self) -> None:
+        self.idle = False  # set by the ticker: nothing was taken since its last tick
+        self._ping = False  # a keepalive is due
         self._waiter: asyncio.Future[None] | None = None
         _LIVE.add(self)
 
-    def put(self, frame: Frame) -> None:
-        if len(self.queue) >= self.limit:
-            self.queue.clear()  # too far behind: it will catch up from storage
-            self.overflowed = True
-        else:
-            self.queue.append(frame)
-        self.idle = False
-        self._wake()
+    @property
+    @abstractmethod
+    def pending(self) -> bool:
+        """Something to take: frames, or news that it fell behind."""
 
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    @property
+    @abstractmethod
+    def overflowed(self) -> bool:
+        """It fell behind: what it missed is gone from memory."""
+
+    @abstractmethod
+    def drain(self) -> list[Frame]:
+        """Take what is pending."""
+
+    @abstractmethod
+    def skip(self) -> None:
+        """Drop what is pending (it fell behind and catches up some other way)."""
+
+    @property
+    def waiting(self) -> bool:
+        return self._waiter is not None and not self._waiter.done()
+
+    def wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def ping(self) -> None:
+        self._ping = True
+        self.wake()
 
     async def wait(self) -> bool:
-        """Wait until something arrives (True) or a keepalive is due (False)."""
-        if self.queue or self.overflowed:
-            return True
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-        return bool(self.queue or self.overflowed)
+        """Wait until something is pending (True) or a keepalive is due (False)."""
+        while not self.pending:
+            if self._ping:
+                self._ping = False
+                return False
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return True
+
+
+class QueueSubscription(Subscription):
+    """A subscription with a bounded queue of its own (the low-traffic channels)."""
+
+    __slots__ = ("_overflowed", "limit", "queue")
+
+    def __init__(self, limit: int = QUEUE_LIMIT) -> None:
+        super().__init__()
+        self.queue: deque[Frame] = deque()
+        self.limit = limit
+        self._overflowed = False
+
+    def put(self, frame: Frame) -> None:
+        if len(self.queue) >= self.limit:
+            self.queue.clear()  # too far behind
+            self._overflowed = True
+        else:
+            self.queue.append(frame)
+        self.wake()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.queue) or self._overflowed
+
+    @property
+    def overflowed(self) -> bool:
+        return self._overflowed
 
     def drain(self) -> list[Frame]:
         frames = list(self.queue)
         self.queue.clear()
+        self.idle = False
         return frames
+
+    def skip(self) -> None:
+        self.queue.clear()
+        self._overflowed = False
 
 
 async def keepalive(seconds: float) -> None:
-    """Every ``seconds``, wake the subscribers that got nothing since the last tick, so
+    """Every ``seconds``, ping the subscribers that took nothing since the last tick, so
     their streams send a keepalive comment (one loop for all clients)."""
     while True:
         await asyncio.sleep(seconds)
         for sub in list(_LIVE):
             if sub.idle:
-                sub._wake()
+                sub.ping()
             sub.idle = True
-
-
-class RunHub:
-    """Per-run fan-out."""
-
-    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
-        self.queue_limit = queue_limit
-        self._subs: dict[str, set[Subscription]] = {}
-
-    def subscribe(self, run_id: str) -> Subscription:
-        sub = Subscription(self.queue_limit)
-        self._subs.setdefault(run_id, set()).add(sub)
-        return sub
-
-    def unsubscribe(self, run_id: str, sub: Subscription) -> None:
-        subs = self._subs.get(run_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._subs[run_id]
-
-    def publish(self, run_id: str, frames: Iterable[Frame]) -> None:
-        subs = self._subs.get(run_id)
-        if subs:
-            frames = list(frames)
-            for sub in subs:
-                for frame in frames:
-                    sub.put(frame)
-
-    def subscribers(self, run_id: str) -> int:
-        return len(self._subs.get(run_id, ()))
 
 
 class RingChannel:
@@ -136,7 +156,7 @@ class RingChannel:
         self.boot = secrets.token_hex(3)
         self._ring: deque[Frame] = deque(maxlen=size)
         self._next = 1
-        self._subs: set[Subscription] = set()
+        self._subs: set[QueueSubscription] = set()
 
     def publish(self, event: str, payload: bytes) -> None:
         number = self._next
@@ -146,12 +166,12 @@ class RingChannel:
         for sub in self._subs:
             sub.put(frame)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription()
+    def subscribe(self) -> QueueSubscription:
+        sub = QueueSubscription()
         self._subs.add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: QueueSubscription) -> None:
         self._subs.discard(sub)
 
     def since(self, last_event_id: str | None) -> list[Frame] | None:

@@ -31,6 +31,7 @@ ALIVE_EVERY = 5.0
 TRAINER_LOG = "trainer_log.jsonl"
 REMOTE_POLL = 1.0
 ACTIVE_POLL = 0.02
+BATCH_EVERY = 0.02  # while lines come steadily, a batch per this at most
 
 
 class Follower:
@@ -44,6 +45,7 @@ class Follower:
         self.jsonl_offset = run.jsonl_offset
         self.telemetry = RunTelemetry(run.metrics, run.progress_info)
         self._inflight: asyncio.Task[Any] | None = None
+        self._committed_at = 0.0
 
     def _path(self, name: str) -> str:
         return f"{self.run_row.run_dir}/{name}"
@@ -82,6 +84,7 @@ class Follower:
         if extra:
             fields.update(extra)
         if rows or events or fields or offsets != self.committed:
+            self._committed_at = time.monotonic()
             self._inflight = asyncio.create_task(self.sup.recorder.record(
                 self.run_row.id, rows, events=events, offsets=offsets, fields=fields,
                 points=points))
@@ -156,7 +159,12 @@ class Follower:
                 wait = min(ACTIVE_POLL, poll)
                 continue
             if self._inflight is not None:
-                await self._settle()  # then look again at once: lines came meanwhile
+                await self._settle()
+                # Then look again soon: lines came meanwhile. Not at once: each batch
+                # costs a transaction, a frame and a round of wake-ups whatever its size.
+                pause = self._committed_at + BATCH_EVERY - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 continue
             await self._commit([])  # a throttled progress event may be waiting
             code = await self._exit_code()

@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from ..storage.runs import Committed, LogRow, RunRepository
-from .events import Frame, RingChannel, RunHub, encode_frame
+from .events import Frame, RingChannel, encode_frame
+from .fanout import RunHub
 
 __all__ = ["TERMINAL", "RunRecorder"]
 

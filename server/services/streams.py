@@ -3,7 +3,7 @@
 A run stream subscribes to the hub FIRST, then replays stored events after the client's
 ``Last-Event-ID``, then delivers live frames, skipping what it already sent and filling
 any hole from storage: no gap, no duplicate, whatever the timing. A client that falls
-behind is cut off from the hub queue and caught up from storage the same way. Once the
+behind falls out of the hub's log and is caught up from storage the same way. Once the
 run's final status has gone out, an ``end`` event closes the stream (``curl -N`` exits).
 """
 
@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 
 from ..storage.runs import RunRepository
-from .events import Frame, RingChannel, RunHub, encode_frame
+from .events import Frame, RingChannel, encode_frame
+from .fanout import RunHub
 from .recorder import TERMINAL, event_frame, log_frame
 
 __all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "ring_stream", "run_stream"]
@@ -76,8 +77,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
                 yield KEEPALIVE
                 continue
             if sub.overflowed:
-                sub.overflowed = False
-                sub.queue.clear()
+                sub.skip()
                 log.info("a client of run %s fell behind at event %d; catching it up from "
                          "storage", run_id, cursor)
                 frames, cursor = await _replay(runs, run_id, cursor)
@@ -93,7 +93,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
                     cursor = frame.last
             ended = any(frame.terminal for frame in frames)
             if frames:
-                yield b"".join(frame.data for frame in frames)
+                yield hub.join(frames)
         yield encode_frame("end", cursor, msgspec.json.encode({"run_id": run_id}))
     finally:
         hub.unsubscribe(run_id, sub)
@@ -119,8 +119,7 @@ async def ring_stream(channel: RingChannel, last_event_id: str | None,
                 yield KEEPALIVE
                 continue
             if sub.overflowed:
-                sub.overflowed = False
-                sub.queue.clear()
+                sub.skip()
                 yield encode_frame("reset", None, b'{"reason":"this client fell behind"}')
                 continue
             frames = [frame for frame in sub.drain() if frame.last > sent]

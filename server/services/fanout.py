@@ -1,0 +1,160 @@
+"""One run's live events to many clients: a shared log of frames and a paced pump.
+
+Each run with subscribers keeps its recent frames once (:class:`RunLog`); a subscriber
+is a place in that log, so publishing costs the same for one client or a thousand.
+
+Clients are woken by a pump, :data:`WAKE_PER_PASS` per pass of the event loop, round and
+round. Woken all at once, a thousand clients write in one long pass of the loop, and the
+follower's next read and commit wait behind it: a line waited one fan-out in the file and
+went out in the next (p99 = two fan-outs). A few per pass, the follower keeps reading and
+publishing while the clients write, and each client, when its turn comes, takes all that
+was published since its last turn: a line waits about one turn. Clients served in the
+same pass take the same frames, so they share one joined copy (:meth:`RunHub.join`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+from itertools import islice
+
+from .events import QUEUE_LIMIT, Frame, Subscription
+
+__all__ = ["RunHub", "RunSubscription"]
+
+WAKE_PER_PASS = 64
+LOG_BYTES = 32 << 20
+TRIM_AT = 64  # frames; then drop what every subscriber has taken
+JOINS_KEPT = 16
+
+
+class RunLog:
+    """A run's recent frames, shared by its subscribers, and the pump that wakes them.
+
+    It keeps what some subscriber has yet to take, within :data:`QUEUE_LIMIT` frames and
+    :data:`LOG_BYTES`: a subscriber left further behind overflows and catches up from
+    storage."""
+
+    __slots__ = ("at", "bytes", "frames", "limit", "per_pass", "pumping", "start", "subs")
+
+    def __init__(self, limit: int, per_pass: int) -> None:
+        self.frames: deque[Frame] = deque()
+        self.start = 0  # the index of frames[0] since the log began
+        self.bytes = 0
+        self.limit = limit
+        self.subs: list[RunSubscription] = []
+        self.per_pass = per_pass
+        self.at = 0  # where the pump's round goes on
+        self.pumping = False
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.frames)
+
+    def append(self, frames: list[Frame]) -> None:
+        self.frames.extend(frames)
+        self.bytes += sum(len(frame.data) for frame in frames)
+        if len(self.frames) > min(TRIM_AT, self.limit) or self.bytes > LOG_BYTES:
+            taken = min((sub.position for sub in self.subs), default=self.end)
+            while self.frames and (self.start < taken or len(self.frames) > self.limit
+                                   or self.bytes > LOG_BYTES):
+                self.bytes -= len(self.frames.popleft().data)
+                self.start += 1
+        if not self.pumping:
+            self.pumping = True
+            asyncio.get_running_loop().call_soon(self._pass)
+
+    def _pass(self) -> None:
+        subs, end = self.subs, self.end
+        woken = looked = 0
+        while woken < self.per_pass and looked < len(subs):
+            self.at %= len(subs)
+            sub = subs[self.at]
+            self.at += 1
+            looked += 1
+            if sub.position < end and sub.waiting:
+                sub.wake()
+                woken += 1
+        if woken:
+            asyncio.get_running_loop().call_soon(self._pass)
+        else:
+            self.pumping = False  # everyone has it all; the next append starts again
+
+
+class RunSubscription(Subscription):
+    """A client's place in a run's log."""
+
+    __slots__ = ("log", "position")
+
+    def __init__(self, log: RunLog) -> None:
+        super().__init__()
+        self.log = log
+        self.position = log.end  # it gets what is published from now on
+
+    @property
+    def pending(self) -> bool:
+        return self.position < self.log.end
+
+    @property
+    def overflowed(self) -> bool:
+        return self.position < self.log.start
+
+    def drain(self) -> list[Frame]:
+        log = self.log
+        frames = list(islice(log.frames, self.position - log.start, None))
+        self.position = log.end
+        self.idle = False
+        return frames
+
+    def skip(self) -> None:
+        self.position = self.log.end
+
+
+class RunHub:
+    """Per-run fan-out."""
+
+    def __init__(self, queue_limit: int = QUEUE_LIMIT, per_pass: int = WAKE_PER_PASS) -> None:
+        self.queue_limit = queue_limit
+        self.per_pass = per_pass
+        self._logs: dict[str, RunLog] = {}
+        self._joins: dict[tuple[int, int], tuple[Frame, Frame, bytes]] = {}
+
+    def subscribe(self, run_id: str) -> RunSubscription:
+        log = self._logs.get(run_id)
+        if log is None:
+            log = self._logs[run_id] = RunLog(self.queue_limit, self.per_pass)
+        sub = RunSubscription(log)
+        log.subs.append(sub)
+        return sub
+
+    def unsubscribe(self, run_id: str, sub: RunSubscription) -> None:
+        log = self._logs.get(run_id)
+        if log is not None and sub in log.subs:
+            log.subs.remove(sub)
+            if not log.subs:
+                del self._logs[run_id]
+
+    def publish(self, run_id: str, frames: Iterable[Frame]) -> None:
+        log = self._logs.get(run_id)
+        if log is not None:
+            log.append(list(frames))
+
+    def subscribers(self, run_id: str) -> int:
+        log = self._logs.get(run_id)
+        return len(log.subs) if log is not None else 0
+
+    def join(self, frames: list[Frame]) -> bytes:
+        """The frames' bytes as one write, shared by the clients that took the same ones."""
+        if len(frames) == 1:
+            return frames[0].data
+        first, last = frames[0], frames[-1]
+        key = (id(first), id(last))
+        kept = self._joins.get(key)
+        if kept is not None and kept[0] is first and kept[1] is last:
+            return kept[2]
+        data = b"".join(frame.data for frame in frames)
+        if len(self._joins) >= JOINS_KEPT:
+            self._joins.clear()
+        self._joins[key] = (first, last, data)  # holding the frames keeps their ids unique
+        return data
