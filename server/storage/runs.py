@@ -111,6 +111,14 @@ _SUMMARY_COLUMNS = (
 )
 
 
+# One statement for a whole batch, not an executemany: sqlite3 lets go of the GIL around
+# every step, so on a worker thread each row had to win it back from the event loop.
+_INSERT_LINES = (
+    "INSERT INTO log_lines (run_id, seq, ts, stream, level, message) "
+    "SELECT ?1, ?2 + key, ?3, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]') FROM json_each(?4)")
+
+
 class RunRepository:
     def __init__(self, db: Database, on_project_change: Callable[[], None] = lambda: None
                  ) -> None:
@@ -180,32 +188,35 @@ class RunRepository:
         ts = now_iso()
         sets = {f"{stream}_offset": offset for stream, offset in (offsets or {}).items()}
         sets.update(_encode_fields(fields or {}))
+        batch = _json(rows) if rows else None
 
-        def write(conn: sqlite3.Connection) -> Committed:
+        def write(conn: sqlite3.Connection) -> int:
             found = conn.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)).fetchone()
-            first = (found[0] if found else 0) + 1
-            # zip, not a comprehension: this runs once per log line on the ingest path.
-            lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
-                             strict=False)) if rows else []
-            if lines:
-                conn.executemany("INSERT INTO log_lines (run_id, seq, ts, stream, level, "
-                                 "message) VALUES (?, ?, ?, ?, ?, ?)", lines)
-            numbered = [(seq, kind, data) for seq, (kind, data)
-                        in enumerate(events, first + len(lines))]
-            if numbered:
+            first: int = (found[0] if found else 0) + 1
+            if batch is not None:
+                conn.execute(_INSERT_LINES, (run_id, first, ts, batch))
+            after = first + len(rows)
+            if events:
                 conn.executemany(
                     "INSERT INTO run_events (run_id, seq, type, data) VALUES (?, ?, ?, ?)",
-                    [(run_id, seq, kind, data.decode()) for seq, kind, data in numbered])
+                    [(run_id, seq, kind, data.decode())
+                     for seq, (kind, data) in enumerate(events, after)])
             if points:
                 conn.executemany(
                     "INSERT OR REPLACE INTO metric_points (run_id, key, step, value, ts) "
                     "VALUES (?, ?, ?, ?, ?)", [(run_id, k, step, v, ts) for k, step, v in points])
-            columns = {"last_seq": first + len(lines) + len(numbered) - 1, **sets}
+            columns = {"last_seq": after + len(events) - 1, **sets}
             conn.execute(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} "
                          "WHERE id = ?", (*columns.values(), run_id))
-            return Committed(ts=ts, lines=lines, events=numbered)
+            return first
 
-        return await self.db.write(write, rows=len(rows) + len(events) + len(points))
+        first = await self.db.write(write, rows=len(rows) + len(events) + len(points))
+        # zip, not a comprehension: this runs once per log line on the ingest path.
+        lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
+                         strict=False)) if rows else []
+        numbered = [(seq, kind, data) for seq, (kind, data)
+                    in enumerate(events, first + len(rows))]
+        return Committed(ts=ts, lines=lines, events=numbered)
 
     async def stored_after(self, run_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
         """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,
