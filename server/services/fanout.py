@@ -25,7 +25,7 @@ __all__ = ["RunHub", "RunSubscription"]
 
 WAKE_PER_PASS = 64
 LOG_BYTES = 32 << 20
-TRIM_AT = 64  # frames; then drop what every subscriber has taken
+TRIM_AT, TRIM_BYTES = 64, 4 << 20  # past either, drop what every subscriber has taken
 JOINS_KEPT = 16
 
 
@@ -55,7 +55,7 @@ class RunLog:
     def append(self, frames: list[Frame]) -> None:
         self.frames.extend(frames)
         self.bytes += sum(len(frame.data) for frame in frames)
-        if len(self.frames) > min(TRIM_AT, self.limit) or self.bytes > LOG_BYTES:
+        if len(self.frames) > min(TRIM_AT, self.limit) or self.bytes > TRIM_BYTES:
             taken = min((sub.position for sub in self.subs), default=self.end)
             while self.frames and (self.start < taken or len(self.frames) > self.limit
                                    or self.bytes > LOG_BYTES):
