@@ -70,8 +70,8 @@ class Follower:
 
     async def _commit(self, rows: list[LogRow], *, final: bool = False,
                       extra: dict[str, Any] | None = None, top_up: bool = False) -> None:
-        # Writes stay in order (one in flight at a time), but the next chunk is read and
-        # parsed while this one is inserted on the database thread.
+        # Writes stay in order (one in flight at a time); while catching up, the next
+        # chunk is read and parsed while this one is inserted (big batches go to a thread).
         await self._settle()
         if top_up and not self.telemetry.catching_up:
             # Read again, now that the last batch is stored and handed to the streams:

@@ -7,14 +7,14 @@ to WAL, never wait for the writer.
 
 The hot write, a run's new log lines, goes through :meth:`Database.write` instead: one
 plain function on a second writer connection, under the same lock. A small batch runs
-right on the event loop's thread. Through the aiosqlite thread, each statement, and each
-row of an ``executemany`` (sqlite3 lets go of the GIL around every step), has to win the
-GIL back from the loop: idle, an append of 300 lines took 3 ms; with the loop writing to
-a thousand stream clients, 45-80 ms (traced), and the clients waited for it. Inline it
-takes about 0.5 ms of the loop. Big batches (a follower catching up) still run on a
-thread, so the loop never stops for long. That connection does not checkpoint the WAL
-itself (that would be file copying and fsync on the loop): :meth:`write` starts a
-passive checkpoint on a reader now and then.
+right on the event loop's thread. On a worker thread, each statement (and each row of
+an ``executemany``: sqlite3 lets go of the GIL around every step) has to win the GIL
+back from the loop: idle, an append of 300 lines took 3 ms; with the loop writing to a
+thousand stream clients, 45-80 ms (traced), and the clients waited for it. Inline it
+takes about 0.5 ms of the loop. Big batches (a follower catching up) still go to a
+thread, so the loop never stops for long; they insert their lines in one statement.
+That connection does not checkpoint the WAL itself (file copying and fsync on the loop):
+:meth:`write` starts a passive checkpoint on a reader at most once a second.
 """
 
 from __future__ import annotations
