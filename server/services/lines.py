@@ -4,6 +4,10 @@ A line ends at ``\\n``. A ``\\r`` inside a line redraws it (tqdm bars): only the
 state is kept, so a progress bar updates progress instead of flooding the log. The
 unfinished tail is kept as its last redraw only, so :attr:`LineSplitter.held` (the bytes
 not yet turned into lines) stays small and a restart can re-read it from the file.
+
+Bytes that are not UTF-8 become U+FFFD, and so do NUL characters: SQLite's JSON functions,
+which store a batch of lines in one statement, end a string at NUL, and the stored line
+must be the one the live stream showed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,11 @@ from __future__ import annotations
 __all__ = ["LineSplitter"]
 
 _MAX_LINE = 1 << 20  # a "line" this long with no newline is cut, so memory stays bounded
+
+
+def _decode(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
+    return text.replace("\0", "\ufffd") if "\0" in text else text
 
 
 def _collapse(line: str) -> str:
@@ -38,7 +47,7 @@ class LineSplitter:
     @property
     def current(self) -> str:
         """The unfinished line as it looks now (e.g. a progress bar mid-redraw)."""
-        return _collapse(self._tail.decode("utf-8", "replace"))
+        return _collapse(_decode(self._tail))
 
     def feed(self, chunk: bytes) -> list[str]:
         data = self._tail + chunk if self._tail else chunk
@@ -49,7 +58,7 @@ class LineSplitter:
                 return self.flush()
             return []
         self._tail = self._keep(data[end + 1:])
-        text = data[:end].decode("utf-8", "replace")
+        text = _decode(data[:end])
         if "\r" not in text:
             return text.split("\n")
         # A bar cleared before other output ("\r   \r") leaves nothing worth a line.
@@ -59,7 +68,7 @@ class LineSplitter:
     def flush(self) -> list[str]:
         """Emit the unfinished line, if any (the stream has ended)."""
         tail, self._tail = self._tail, b""
-        return [_collapse(tail.decode("utf-8", "replace"))] if tail.strip(b"\r") else []
+        return [_collapse(_decode(tail))] if tail.strip(b"\r") else []
 
     @staticmethod
     def _keep(rest: bytes) -> bytes:

@@ -55,6 +55,22 @@ async def test_a_finished_run_replays_everything_then_ends(client: TrainyardClie
     assert len(losses) >= 6 and losses[0]["values"]["loss"] > losses[-1]["values"]["loss"]
 
 
+async def test_odd_bytes_read_the_same_live_and_replayed(client: TrainyardClient) -> None:
+    # A NUL and a byte that is not UTF-8: the live stream and the stored log must agree.
+    await client.create_project(project_body("odd"))
+    run = await client.start_run("odd", RunCreate("sleep 0.5; printf 'a\\0b\\n\\377c\\nend\\n'"))
+    live = asyncio.create_task(collect(client, "odd", run.id))
+    await wait_for_status(client, "odd", run.id, {"completed"})
+    replayed = await collect(client, "odd", run.id)
+
+    def printed(events: list[ServerEvent]) -> list[str]:
+        return [line["message"] for e in events if e.event == "log"
+                for line in e.data["lines"] if line["stream"] == "stdout"]
+
+    assert printed(await asyncio.wait_for(live, 30)) == printed(replayed) == [
+        "a\ufffdb", "\ufffdc", "end"]
+
+
 async def test_dropping_the_connection_many_times_loses_and_repeats_nothing(
         tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws", max_steps=400, save_steps=100,
