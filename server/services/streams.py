@@ -81,19 +81,24 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
                 log.info("a client of run %s fell behind at event %d; catching it up from "
                          "storage", run_id, cursor)
                 frames, cursor = await _replay(runs, run_id, cursor)
-            else:
-                frames = []
-                for frame in sub.drain():
-                    if frame.last <= cursor:
-                        continue  # already sent from storage
-                    if frame.first > cursor + 1:
-                        hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
-                        frames.extend(hole)
-                    frames.append(frame)
-                    cursor = frame.last
+                ended = any(frame.terminal for frame in frames)
+                if frames:
+                    yield b"".join(frame.data for frame in frames)  # its own: not shared
+                continue
+            frames, live = [], True
+            for frame in sub.drain():
+                if frame.last <= cursor:
+                    continue  # already sent from storage
+                if frame.first > cursor + 1:
+                    hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
+                    frames.extend(hole)
+                    live = False
+                frames.append(frame)
+                cursor = frame.last
             ended = any(frame.terminal for frame in frames)
             if frames:
-                yield hub.join(frames)
+                # Live frames only are shared: clients served together took the same ones.
+                yield hub.join(frames) if live else b"".join(frame.data for frame in frames)
         yield encode_frame("end", cursor, msgspec.json.encode({"run_id": run_id}))
     finally:
         hub.unsubscribe(run_id, sub)
