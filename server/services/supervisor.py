@@ -103,9 +103,11 @@ class Supervisor:
             except Exception:
                 log.exception("following run %s failed; retrying in 1 s", run.id)
                 await asyncio.sleep(1.0)
-                run = await self.runs.get(run.id) or run
-                if run.status not in LIVE_STATUSES:
-                    return
+            # Start again from what is stored: the offsets have moved on since `run` was
+            # read, and lines read from the old ones would be stored twice.
+            run = await self.runs.get(run.id) or run
+            if run.status not in LIVE_STATUSES:
+                return
 
     async def scan(self, run: RunRow) -> list[Artifact]:
         """Record the artifacts now in the run's output directory; return all of them."""

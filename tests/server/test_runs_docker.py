@@ -191,3 +191,34 @@ async def test_dockerd_restart_with_live_restore_loses_nothing(dserver: Server) 
     assert [e.message for e in logs if e.stream == "stdout"] == [
         f"tick-{i}" for i in range(1, 61)]
     assert re.search(r"process group \d+", " ".join(e.message for e in logs))
+
+
+async def test_an_engine_restart_while_reading_through_it_repeats_no_line(
+        tmp_path: Path) -> None:
+    # The run's files are read through the engine, so its restart fails reads mid-run; the
+    # follower starts again from what is stored, not from where it began.
+    workspace = make_workspace(tmp_path / "ws")
+    unshared = start_container(None)
+    srv = docker_server(tmp_path, workspace, unshared)
+    try:
+        async with srv.client() as api:
+            await api.create_project(project_body("flaky-engine"))
+            run = await api.start_run("flaky-engine", RunCreate(
+                "for i in $(seq 1 80); do echo tick-$i; sleep 0.1; done"))
+
+            async def ticking() -> bool:
+                return any(e.message == "tick-20" for e in await all_logs(
+                    api, "flaky-engine", run.id))
+
+            await wait_until(ticking, what="output")
+            restarted = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "restart"],
+                                       capture_output=True, text=True, timeout=120)
+            assert restarted.returncode == 0, restarted.stderr
+            done = await wait_for_status(api, "flaky-engine", run.id, {"completed", "failed"})
+            logs = await all_logs(api, "flaky-engine", run.id)
+        assert done.status == "completed"
+        assert [e.message for e in logs if e.stream == "stdout"] == [
+            f"tick-{i}" for i in range(1, 81)]
+    finally:
+        srv.stop()
+        docker("rm", "-f", unshared, check=False)
