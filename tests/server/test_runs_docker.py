@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from common.client import ApiError
-from common.models import RunCreate
+from common.client import ApiError, TrainyardClient
+from common.models import LogEntry, RunCreate, RunDetail
 
 from ..conftest import REPO, Server, make_workspace, project_body
 from ..helpers import all_logs, wait_for_status, wait_until
@@ -171,22 +171,28 @@ async def test_run_files_outside_shared_mounts_are_read_through_the_engine(
         docker("rm", "-f", unshared, check=False)
 
 
+async def restart_engine_mid_run(api: TrainyardClient, project: str, ticks: int,
+                                 after: int) -> tuple[RunDetail, list[LogEntry]]:
+    """Start a run printing ``tick-1..ticks``, restart the engine once ``tick-<after>`` is
+    stored, and return the ended run and its log."""
+    await api.create_project(project_body(project))
+    run = await api.start_run(project, RunCreate(
+        f"for i in $(seq 1 {ticks}); do echo tick-$i; sleep 0.1; done"))
+
+    async def ticking() -> bool:
+        return any(e.message == f"tick-{after}" for e in await all_logs(api, project, run.id))
+
+    await wait_until(ticking, what="output")
+    restarted = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "restart"],
+                               capture_output=True, text=True, timeout=120)
+    assert restarted.returncode == 0, restarted.stderr
+    done = await wait_for_status(api, project, run.id, {"completed", "failed"})
+    return done, await all_logs(api, project, run.id)
+
+
 async def test_dockerd_restart_with_live_restore_loses_nothing(dserver: Server) -> None:
     async with dserver.client() as api:
-        await api.create_project(project_body("live-restore"))
-        run = await api.start_run("live-restore", RunCreate(
-            "for i in $(seq 1 60); do echo tick-$i; sleep 0.1; done"))
-
-        async def ticking() -> bool:
-            return any(e.message == "tick-5" for e in await all_logs(api, "live-restore",
-                                                                     run.id))
-
-        await wait_until(ticking, what="output")
-        restarted = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "restart"],
-                                   capture_output=True, text=True, timeout=120)
-        assert restarted.returncode == 0, restarted.stderr
-        done = await wait_for_status(api, "live-restore", run.id, {"completed", "failed"})
-        logs = await all_logs(api, "live-restore", run.id)
+        done, logs = await restart_engine_mid_run(api, "live-restore", ticks=60, after=5)
     assert done.status == "completed"
     assert [e.message for e in logs if e.stream == "stdout"] == [
         f"tick-{i}" for i in range(1, 61)]
@@ -202,20 +208,7 @@ async def test_an_engine_restart_while_reading_through_it_repeats_no_line(
     srv = docker_server(tmp_path, workspace, unshared)
     try:
         async with srv.client() as api:
-            await api.create_project(project_body("flaky-engine"))
-            run = await api.start_run("flaky-engine", RunCreate(
-                "for i in $(seq 1 80); do echo tick-$i; sleep 0.1; done"))
-
-            async def ticking() -> bool:
-                return any(e.message == "tick-20" for e in await all_logs(
-                    api, "flaky-engine", run.id))
-
-            await wait_until(ticking, what="output")
-            restarted = subprocess.run([str(REPO / "scripts" / "docker-engine.sh"), "restart"],
-                                       capture_output=True, text=True, timeout=120)
-            assert restarted.returncode == 0, restarted.stderr
-            done = await wait_for_status(api, "flaky-engine", run.id, {"completed", "failed"})
-            logs = await all_logs(api, "flaky-engine", run.id)
+            done, logs = await restart_engine_mid_run(api, "flaky-engine", ticks=80, after=20)
         assert done.status == "completed"
         assert [e.message for e in logs if e.stream == "stdout"] == [
             f"tick-{i}" for i in range(1, 81)]

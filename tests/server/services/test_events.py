@@ -76,6 +76,9 @@ async def test_clients_taking_the_same_frames_share_one_joined_copy() -> None:
 async def test_a_list_view_subscriber_is_woken_by_each_change() -> None:
     channel = RingChannel()
     sub = channel.subscribe()
+    waiting = asyncio.ensure_future(sub.wait())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # nothing yet: it waits
     channel.publish("run.status", b"{}")
-    assert await asyncio.wait_for(sub.wait(), 1.0) is True
+    assert await asyncio.wait_for(waiting, 1.0) is True
     assert len(sub.drain()) == 1
