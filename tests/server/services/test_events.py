@@ -64,6 +64,31 @@ async def test_the_pump_wakes_a_few_clients_per_pass_of_the_loop() -> None:
     assert max(steps) <= 3 and done_after[-1] == 10  # three per pass, and all in the end
 
 
+async def test_a_steady_stream_goes_out_in_rounds_and_a_line_after_a_quiet_spell_at_once() -> None:
+    hub = RunHub(gap=0.1)
+    sub = hub.subscribe("run")
+    waiting = asyncio.ensure_future(sub.wait())
+    await asyncio.sleep(0)
+    hub.publish("run", frames(1))
+    await asyncio.sleep(0)  # the pump's pass
+    await asyncio.sleep(0)  # the client's turn
+    assert waiting.done()  # no round for a while: it goes out in this pass of the loop
+    writes: list[list[int]] = [[frame.last for frame in sub.drain()]]
+
+    async def client() -> None:
+        while writes[-1][-1] < 60:
+            await sub.wait()
+            writes.append([frame.last for frame in sub.drain()])
+
+    reader = asyncio.create_task(client())
+    for n in range(2, 61):  # one frame every 5 ms for 0.3 s
+        hub.publish("run", frames(n))
+        await asyncio.sleep(0.005)
+    await asyncio.wait_for(reader, 2.0)
+    assert [n for write in writes for n in write] == list(range(1, 61))
+    assert len(writes) <= 6  # a write per 0.1 s round, not one per frame
+
+
 async def test_clients_taking_the_same_frames_share_one_joined_copy() -> None:
     hub = RunHub()
     a, b = hub.subscribe("run"), hub.subscribe("run")
