@@ -20,6 +20,12 @@ HTTP chunking and count lines by sequence number, so reading costs next to nothi
   so that is the load it gets: keeping up shows as delivered ≈ offered, falling behind
   as less delivered (its capacity) and a p99 that grows with the window.
 
+Both are read by the same client processes, at nice :data:`CLIENT_NICE`: on a machine
+with few cores they share them with the server they measure (at 1,000 subscribers the
+server needs most of one core, the clients most of another), and a load generator that
+preempts the server measures its own scheduling. It costs both servers alike (the
+reference, whose throughput sets trainyard's offered load, gains as much from it).
+
 Both: every subscriber connects (and is subscribed) before the first line is produced;
 then :data:`WARMUP` s, then lines received during :data:`WINDOW` s are counted. Lines/s
 is the total over all subscribers; latency is from the producer's write to the moment
@@ -38,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shlex
 import sys
 import time
@@ -66,9 +73,11 @@ TARGET_P99_MS = 200.0
 KEPT_UP = 0.97  # delivered / offered that counts as "kept up" (window edges cost ~1%)
 REF_BATCH = 1000  # lines per reference batch; each row says what trainyard's writes held
 CLIENT_PROCESSES = 2
+CLIENT_NICE = 10  # the load generator yields the CPU to the server it measures
 CONNECT_TIMEOUT = 60.0
 RSS_LIMIT_MIB = 4096.0
 RUN_END_WAIT = 20.0
+STEADY_RATE, STEADY_SUBSCRIBERS = 1000, 1000  # a chatty run, well within capacity
 _READ_LIMIT = 64 << 20  # a client's result line (its latency histogram) can be long
 
 # The run's command. It waits for the go file (so every subscriber is in place first),
@@ -149,11 +158,13 @@ class ClientGroup:
         share = min(CLIENT_PROCESSES, count)
         try:
             for i in range(share):
-                group.procs.append(await asyncio.create_subprocess_exec(
+                proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "bench.sse_client", "127.0.0.1", str(port), path,
                     str(count // share + (i < count % share)), cwd=REPO,
                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    limit=_READ_LIMIT))
+                    limit=_READ_LIMIT)
+                group.procs.append(proc)
+                os.setpriority(os.PRIO_PROCESS, proc.pid, CLIENT_NICE)
             for proc in group.procs:
                 assert proc.stdout is not None
                 line = await asyncio.wait_for(proc.stdout.readline(), CONNECT_TIMEOUT)
@@ -276,6 +287,7 @@ async def run_trainyard(ws: Workspace, server: Process, client: TrainyardClient,
                         project: str, token: str, count: int, rate: float,
                         wait_end: bool) -> Received:
     go = ws.root / f"sse-go-{count}"
+    go.unlink(missing_ok=True)  # left by an earlier measurement with as many subscribers
     command = (f"{shlex.quote(sys.executable)} -c {shlex.quote(_PRODUCER)} "
                f"{shlex.quote(str(go))} {rate:.3f} {WARMUP + WINDOW + 0.5:g}")
     run = await client.start_run(project, RunCreate(start_command=command))
@@ -332,6 +344,27 @@ def _row(pair: Pair) -> Row:
                f"≥ {TARGET_RATIO:.0%} with p99 < {TARGET_P99_MS:g} ms", met)
 
 
+def _steady_label() -> str:
+    return (f"SSE fan-out, one run printing {STEADY_RATE:,} lines/s to {STEADY_SUBSCRIBERS:,} "
+            "subscribers: server CPU, p99 write → receipt")
+
+
+async def _steady(ws: Workspace, server: Process, client: TrainyardClient, project: str,
+                  token: str) -> Row:
+    """What watching costs when the run is not a firehose: a client gets at most one write
+    per round of the pump, so the server's CPU follows the lines, not the frames."""
+    print(f"bench: SSE fan-out to {STEADY_SUBSCRIBERS:,} at {STEADY_RATE:,} lines/s",
+          file=sys.stderr, flush=True)
+    got = await run_trainyard(ws, server, client, project, token, STEADY_SUBSCRIBERS,
+                              STEADY_RATE, wait_end=True)
+    kept = got.lines_per_s / (STEADY_RATE * STEADY_SUBSCRIBERS)
+    behind = "" if kept >= KEPT_UP else f"; **fell behind**: {kept:.0%} delivered"
+    return Row(_steady_label(),
+               f"server CPU {got.server_cpu:.0f}%, p99 {got.p99_ms:,.0f} ms (p50 "
+               f"{got.percentile_ms(0.5):,.0f}; {got.lines_per_write:,.0f} lines per write; "
+               f"clients' CPU {got.client_cpu:.0f}%{behind})")
+
+
 async def _one(ws: Workspace, server: Process, bare: Process, client: TrainyardClient,
                project: str, token: str, count: int) -> Row:
     print(f"bench: SSE fan-out to {count:,}: reference", file=sys.stderr, flush=True)
@@ -345,7 +378,15 @@ async def _one(ws: Workspace, server: Process, bare: Process, client: TrainyardC
 
 async def measure(ws: Workspace, server: Process, client: TrainyardClient, project: str,
                   token: str) -> list[Row]:
-    """The rows, fewest subscribers first; a count that fails gets an error row."""
+    """The rows, fewest subscribers first, then the steady run; a count that fails gets an
+    error row."""
+    # First: the one-subscriber row, last, leaves a backlog behind (see below).
+    try:
+        steady = await _steady(ws, server, client, project, token)
+    except Exception as exc:
+        interrupt.check()
+        traceback.print_exc(file=sys.stderr)
+        steady = Row.failed(_steady_label(), exc)
     rows: dict[int, Row] = {}
     bare = start_sse_bare(ws)
     try:
@@ -362,7 +403,7 @@ async def measure(ws: Workspace, server: Process, client: TrainyardClient, proje
                 rows[count] = Row.failed(_label(count), exc)
     finally:
         bare.stop()
-    return [rows[count] for count in sorted(rows)]
+    return [*(rows[count] for count in sorted(rows)), steady]
 
 
 def _workspace() -> Workspace:
