@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 
-__all__ = ["CpuMeter", "cpu_seconds", "header_lines", "load_average", "machine_busy", "rss_mib"]
+__all__ = ["CpuMeter", "MachineMeter", "cpu_seconds", "header_lines", "load_average",
+           "machine_busy", "rss_mib"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -47,10 +48,15 @@ def header_lines() -> list[str]:
     ]
 
 
+def _cpu_jiffies() -> list[int]:
+    """user, nice, system, idle, iowait, irq, softirq, steal: all CPUs since boot."""
+    with open("/proc/stat", encoding="utf-8") as handle:
+        return [int(v) for v in handle.readline().split()[1:9]]
+
+
 def _cpu_totals() -> tuple[int, int]:
     """(busy, total) jiffies of all CPUs since boot."""
-    with open("/proc/stat", encoding="utf-8") as handle:
-        values = [int(v) for v in handle.readline().split()[1:9]]
+    values = _cpu_jiffies()
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
 
@@ -101,3 +107,23 @@ class CpuMeter:
         """% of one core used since :meth:`start`."""
         wall = time.perf_counter() - self._wall
         return 100.0 * (cpu_seconds(self.pid) - self._cpu) / wall if wall > 0 else 0.0
+
+
+@dataclass
+class MachineMeter:
+    """All CPUs between :meth:`start` and :meth:`read`: how busy, and how much of the time
+    the hypervisor gave to someone else (steal). On a small shared VM both explain a
+    latency tail that the code under test does not."""
+
+    _start: list[int] | None = None
+
+    def start(self) -> MachineMeter:
+        self._start = _cpu_jiffies()
+        return self
+
+    def read(self) -> tuple[float, float]:
+        """(% busy, % stolen) of all CPUs since :meth:`start`."""
+        assert self._start is not None, "start() first"
+        delta = [b - a for a, b in zip(self._start, _cpu_jiffies(), strict=True)]
+        total = max(1, sum(delta))
+        return 100.0 * (total - delta[3] - delta[4]) / total, 100.0 * delta[7] / total

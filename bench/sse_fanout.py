@@ -57,7 +57,7 @@ from common.client import TrainyardClient
 from common.models import RunCreate
 
 from . import interrupt
-from .machine import CpuMeter, rss_mib
+from .machine import CpuMeter, MachineMeter, rss_mib
 from .servers import REPO, Process, Workspace, _base_env, _spawn, free_port
 from .sse_client import BUCKETS_PER_MS
 from .table import Row
@@ -123,6 +123,8 @@ class Received:
     server_cpu: float = 0.0
     server_rss_mib: float = 0.0
     client_cpu: float = 0.0  # the client processes together
+    machine_busy: float = 0.0  # % of all CPUs, anyone's work
+    steal: float = 0.0  # % of all CPUs taken by the hypervisor
 
     @property
     def lines_per_s(self) -> float:
@@ -220,7 +222,7 @@ async def _measure(server: Process, group: ClientGroup) -> Received:
         interrupt.check()
         rss = max(rss, rss_mib(server.pid))
         await asyncio.sleep(0.05)
-    meter = CpuMeter(server.pid).start()
+    meter, machine = CpuMeter(server.pid).start(), MachineMeter().start()
     while time.time() < t1:
         interrupt.check()
         rss = max(rss, rss_mib(server.pid))
@@ -229,9 +231,10 @@ async def _measure(server: Process, group: ClientGroup) -> Received:
                                f"({rss:,.0f} MiB) {time.time() - t0 + WARMUP:.1f} s in; "
                                "stopped there")
         await asyncio.sleep(0.1)
-    cpu = meter.percent()
+    cpu, (busy, steal) = meter.percent(), machine.read()
     got = await group.results(WINDOW)
     got.server_cpu, got.server_rss_mib = cpu, rss
+    got.machine_busy, got.steal = busy, steal
     if got.closed:
         raise RuntimeError(f"{server.name} ended {got.closed} of the streams during the window")
     if got.gaps:
@@ -320,6 +323,10 @@ def _label(count: int) -> str:
             f"lines/s delivered in total, p99 write → receipt ({WINDOW:g} s)")
 
 
+def _machine(got: Received) -> str:
+    return f"all CPUs {got.machine_busy:.0f}% busy, {got.steal:.1f}% stolen"
+
+
 def _row(pair: Pair) -> Row:
     ref, ours, n = pair.ref, pair.ours, pair.count
     ratio = ours.lines_per_s / ref.lines_per_s
@@ -332,11 +339,12 @@ def _row(pair: Pair) -> Row:
             f"subscriber {ours.min_lines / WINDOW:,.0f} lines/s; "
             f"{ours.lines_per_write:,.0f} lines per write; server CPU "
             f"{ours.server_cpu:.0f}%, RSS ≤ {ours.server_rss_mib:,.0f} MiB; "
-            f"clients' CPU {ours.client_cpu:.0f}%)")
+            f"clients' CPU {ours.client_cpu:.0f}%; {_machine(ours)})")
     reference = (f"{ref.lines_per_s:,.0f} lines/s, p99 {ref.p99_ms:,.0f} ms "
                  f"(p50 {ref.percentile_ms(0.5):,.0f}; bare ASGI app: batches of "
                  f"{REF_BATCH:,} lines encoded once, as fast as the sockets take them; "
-                 f"server CPU {ref.server_cpu:.0f}%, clients' CPU {ref.client_cpu:.0f}%)")
+                 f"server CPU {ref.server_cpu:.0f}%, clients' CPU {ref.client_cpu:.0f}%; "
+                 f"{_machine(ref)})")
     if n != max(SUBSCRIBERS):
         return Row(_label(n), text, reference, f"{ratio:.0%}")
     met = ratio >= TARGET_RATIO * KEPT_UP and ours.p99_ms < TARGET_P99_MS
@@ -362,7 +370,7 @@ async def _steady(ws: Workspace, server: Process, client: TrainyardClient, proje
     return Row(_steady_label(),
                f"server CPU {got.server_cpu:.0f}%, p99 {got.p99_ms:,.0f} ms (p50 "
                f"{got.percentile_ms(0.5):,.0f}; {got.lines_per_write:,.0f} lines per write; "
-               f"clients' CPU {got.client_cpu:.0f}%{behind})")
+               f"clients' CPU {got.client_cpu:.0f}%; {_machine(got)}{behind})")
 
 
 async def _one(ws: Workspace, server: Process, bare: Process, client: TrainyardClient,
