@@ -30,6 +30,12 @@ KEEPALIVE = b": keepalive\n\n"
 log = logging.getLogger("trainyard.streams")
 
 
+def _seq(item: tuple[Any, ...]) -> int:
+    """The sequence number of a stored item: a log row ``(run_id, seq, ...)`` or an event
+    ``(seq, type, data)``."""
+    return int(item[1] if len(item) == 6 else item[0])
+
+
 async def _replay(runs: RunRepository, run_id: str, after: int,
                   upto: int | None = None) -> tuple[list[Frame], int]:
     """Stored frames after ``after`` (up to ``upto``), oldest first, logs batched."""
@@ -37,8 +43,7 @@ async def _replay(runs: RunRepository, run_id: str, after: int,
     cursor = after
     while upto is None or cursor < upto:
         stored = await runs.stored_after(run_id, cursor, REPLAY_BATCH)
-        items = [item for item in stored
-                 if upto is None or (item[1] if len(item) == 6 else item[0]) <= upto]
+        items = [item for item in stored if upto is None or _seq(item) <= upto]
         if not items:
             break
         pending: list[tuple[Any, ...]] = []
@@ -52,8 +57,7 @@ async def _replay(runs: RunRepository, run_id: str, after: int,
             frames.append(event_frame(*item))
         if pending:
             frames.append(log_frame(pending))
-        last = items[-1]
-        cursor = last[1] if len(last) == 6 else last[0]
+        cursor = _seq(items[-1])
         if len(stored) < REPLAY_BATCH:
             break
     return frames, cursor
@@ -81,20 +85,18 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
                 log.info("a client of run %s fell behind at event %d; catching it up from "
                          "storage", run_id, cursor)
                 frames, cursor = await _replay(runs, run_id, cursor)
-                ended = any(frame.terminal for frame in frames)
-                if frames:
-                    yield b"".join(frame.data for frame in frames)  # its own: not shared
-                continue
-            frames, live = [], True
-            for frame in sub.drain():
-                if frame.last <= cursor:
-                    continue  # already sent from storage
-                if frame.first > cursor + 1:
-                    hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
-                    frames.extend(hole)
-                    live = False
-                frames.append(frame)
-                cursor = frame.last
+                live = False
+            else:
+                frames, live = [], True
+                for frame in sub.drain():
+                    if frame.last <= cursor:
+                        continue  # already sent from storage
+                    if frame.first > cursor + 1:
+                        hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
+                        frames.extend(hole)
+                        live = False
+                    frames.append(frame)
+                    cursor = frame.last
             ended = any(frame.terminal for frame in frames)
             if frames:
                 # Live frames only are shared: clients served together took the same ones.
