@@ -54,20 +54,12 @@ def _cpu_jiffies() -> list[int]:
         return [int(v) for v in handle.readline().split()[1:9]]
 
 
-def _cpu_totals() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot."""
-    values = _cpu_jiffies()
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
 def machine_busy(seconds: float = 1.0) -> float:
     """% of all CPUs busy over the next ``seconds`` (anyone's work: before we start,
     that is other people's load, which makes every figure noisier)."""
-    busy0, total0 = _cpu_totals()
+    meter = MachineMeter().start()
     time.sleep(seconds)
-    busy1, total1 = _cpu_totals()
-    return 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+    return meter.read()[0]
 
 
 def load_average() -> str:

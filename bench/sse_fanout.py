@@ -23,8 +23,8 @@ HTTP chunking and count lines by sequence number, so reading costs next to nothi
 Both are read by the same client processes, at nice :data:`CLIENT_NICE`: on a machine
 with few cores they share them with the server they measure (at 1,000 subscribers the
 server needs most of one core, the clients most of another), and a load generator that
-preempts the server measures its own scheduling. It costs both servers alike (the
-reference, whose throughput sets trainyard's offered load, gains as much from it).
+preempts the server measures its own scheduling. Both servers get the same advantage,
+and the reference's throughput sets trainyard's offered load.
 
 Both: every subscriber connects (and is subscribed) before the first line is produced;
 then :data:`WARMUP` s, then lines received during :data:`WINDOW` s are counted. Lines/s
@@ -49,7 +49,9 @@ import shlex
 import sys
 import time
 import traceback
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -384,17 +386,22 @@ async def _one(ws: Workspace, server: Process, bare: Process, client: TrainyardC
     return _row(Pair(count, ref, ours, rate * count))
 
 
+async def _or_error(label: str, row: Coroutine[Any, Any, Row]) -> Row:
+    """The row, or an error row saying why it could not be measured."""
+    try:
+        return await row
+    except Exception as exc:
+        interrupt.check()
+        traceback.print_exc(file=sys.stderr)
+        return Row.failed(label, exc)
+
+
 async def measure(ws: Workspace, server: Process, client: TrainyardClient, project: str,
                   token: str) -> list[Row]:
     """The rows, fewest subscribers first, then the steady run; a count that fails gets an
     error row."""
     # First: the one-subscriber row, last, leaves a backlog behind (see below).
-    try:
-        steady = await _steady(ws, server, client, project, token)
-    except Exception as exc:
-        interrupt.check()
-        traceback.print_exc(file=sys.stderr)
-        steady = Row.failed(_steady_label(), exc)
+    steady = await _or_error(_steady_label(), _steady(ws, server, client, project, token))
     rows: dict[int, Row] = {}
     bare = start_sse_bare(ws)
     try:
@@ -403,12 +410,8 @@ async def measure(ws: Workspace, server: Process, client: TrainyardClient, proje
         # for (ingesting it would take the server's CPU from the next measurement).
         for count in sorted(SUBSCRIBERS, reverse=True):
             interrupt.check()
-            try:
-                rows[count] = await _one(ws, server, bare, client, project, token, count)
-            except Exception as exc:
-                interrupt.check()
-                traceback.print_exc(file=sys.stderr)
-                rows[count] = Row.failed(_label(count), exc)
+            rows[count] = await _or_error(_label(count), _one(
+                ws, server, bare, client, project, token, count))
     finally:
         bare.stop()
     return [*(rows[count] for count in sorted(rows)), steady]
