@@ -1,9 +1,10 @@
 """A cheap SSE load client: many subscribers per process, reading only the framing.
 
-Run as ``python -m bench.sse_client HOST PORT PATH N`` (the fan-out bench starts one or
-two of these, see :mod:`bench.sse_fanout`). It opens ``N`` loopback connections, sends
-one ``GET PATH`` on each, and never scans the payload: on 2 cores a byte-by-byte count
-(``bytes.count`` runs at ~1.4 GB/s) would make the client the bottleneck. Instead:
+Run as ``python -m bench.sse_client HOST PORT PATH N EVERY`` (the fan-out bench starts one
+or two of these, see :mod:`bench.sse_fanout`). It opens ``N`` loopback connections, sends
+one ``GET PATH`` on each, and scans the payload of only a sample of the writes: on 2
+cores a byte-by-byte count (``bytes.count`` runs at ~1.4 GB/s) would make the client the
+bottleneck. Instead:
 
 * Both servers send each write as one HTTP/1.1 chunk made of whole SSE events; the
   client follows the chunk sizes, so it knows where every write ends without looking
@@ -14,10 +15,15 @@ one ``GET PATH`` on each, and never scans the payload: on 2 cores a byte-by-byte
   JSON after ``id: N``. So a chunk brings ``last seq in it - last seq before it`` items,
   read from its last bytes. (The odd ``status`` event counts as a line: a handful in
   millions.) A chunk is counted when its last byte arrives.
-* Latency: the first ``"message":"`` of a chunk is its OLDEST line, whose text starts
-  with the wall-clock time (``time.time()``, ``%.6f``) the producer wrote it; every line
-  of the chunk is counted at ``(time the chunk's last byte arrived) - (that time)``, so
-  the figure errs on the high side, never the low one. Same host, same clock.
+* Latency, per line: every message starts with the wall-clock time (``time.time()``,
+  ``%.6f``) the producer wrote it, and a line's latency is ``(time the chunk that carried
+  it had its last byte) - (that time)``. Same host, same clock. Reading every stamp of
+  every chunk would cost the client as much as the server, so one chunk in ``EVERY``
+  on each connection (from a random offset, so the connections take turns) is kept
+  whole and all its stamps are read: picked by count, not by size or time, these are a
+  fair sample of the lines. Every other chunk gives a bound: all its lines counted at
+  the age of its first, OLDEST line (errs high, never low; the same figure as per line
+  when a producer stamps a whole batch at once, as the reference does).
 
 Protocol over stdin/stdout, one line each way at a time:
 
@@ -26,7 +32,9 @@ Protocol over stdin/stdout, one line each way at a time:
 * it reads ``window T0 T1`` (``time.time()`` values): only chunks completed within
   [T0, T1) count;
 * after T1 it prints one JSON object: ``lines`` (in the window, all connections),
-  ``hist`` (``{bucket: lines}``, latency in 0.1 ms buckets), ``min_lines``/``max_lines``
+  ``hist`` (``{bucket: lines}``, per line, from the chunks read whole; latency in
+  0.1 ms buckets), ``bound`` (the same, every chunk at its oldest line's age),
+  ``min_lines``/``max_lines``
   (per connection), ``chunks`` (writes received in the window), ``cpu_s`` (its own CPU
   time in the window, to show it is not the bottleneck), ``closed`` (connections
   the server ended), ``gaps`` (chunks whose first seq did not follow the previous one's
@@ -38,6 +46,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import random
+import re
 import sys
 import time
 from collections import Counter
@@ -52,15 +62,17 @@ _SEQ = b'{"seq":'
 _MESSAGE = b'"message":"'
 _ID = b"id: "
 _STAMP = 17  # "1732736291.123456"
+_STAMPS = re.compile(rb'"message":"(\d{10}\.\d{6})')
 
 
 class _Stats:
-    __slots__ = ("bytes", "chunks", "closed", "gaps", "hist", "lines", "t0", "t1")
+    __slots__ = ("bound", "bytes", "chunks", "closed", "gaps", "hist", "lines", "t0", "t1")
 
     def __init__(self) -> None:
         self.t0 = self.t1 = float("inf")
         self.lines = self.bytes = self.chunks = self.closed = self.gaps = 0
-        self.hist: Counter[int] = Counter()
+        self.hist: Counter[int] = Counter()  # per line, chunks read whole
+        self.bound: Counter[int] = Counter()  # every chunk at its oldest line's age
 
 
 def _int_at(data: bytes, at: int) -> int | None:
@@ -93,14 +105,22 @@ def _last_seq(tail: bytes) -> int | None:
     return _int_at(tail, at + len(_SEQ)) if at >= 0 else None
 
 
-class _Subscriber(asyncio.Protocol):
-    __slots__ = ("_mode", "_pending", "_remaining", "_size", "_tail", "head", "last_seq", "lines",
-                 "ready", "request", "stats", "transport")
+def _bucket(seconds: float) -> int:
+    return int(seconds * 1000 * BUCKETS_PER_MS)
 
-    def __init__(self, request: bytes, stats: _Stats, ready: asyncio.Future[None]) -> None:
+
+class _Subscriber(asyncio.Protocol):
+    __slots__ = ("_every", "_mode", "_pending", "_remaining", "_size", "_tail", "_turn", "_whole",
+                 "head", "last_seq", "lines", "ready", "request", "stats", "transport")
+
+    def __init__(self, request: bytes, stats: _Stats, ready: asyncio.Future[None],
+                 every: int) -> None:
         self.request = request
         self.stats = stats
         self.ready = ready
+        self._every = every
+        self._turn = random.randrange(every)  # chunks until the next one read whole
+        self._whole: list[bytes] | None = None  # the current chunk's bytes, if read whole
         self._mode = 0  # 0: response headers, 1: chunk size line, 2: chunk data, 3: done
         self._pending = b""  # unparsed header / size-line bytes
         self._remaining = 0  # bytes of the current chunk still to come (+2 for its CRLF)
@@ -117,8 +137,10 @@ class _Subscriber(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         pos, size = 0, len(data)
         while pos < size:
-            if self._mode == 2:  # inside a chunk: keep its first and last bytes only
+            if self._mode == 2:  # inside a chunk: keep its first and last bytes (all if sampled)
                 take = min(self._remaining, size - pos)
+                if self._whole is not None:
+                    self._whole.append(data[pos:pos + take])
                 if len(self.head) < HEAD:
                     self.head += data[pos:pos + min(take, HEAD - len(self.head))]
                 pos += take
@@ -145,6 +167,10 @@ class _Subscriber(asyncio.Protocol):
                     return
                 self._size = chunk
                 self._remaining, self.head, self._tail, self._mode = chunk + 2, b"", b"", 2
+                self._turn -= 1
+                if self._turn < 0:
+                    self._turn = self._every - 1
+                    self._whole = []
             elif self._mode == 0:  # response headers
                 self._pending += data[pos:]
                 pos = size
@@ -166,7 +192,7 @@ class _Subscriber(asyncio.Protocol):
 
     def _chunk_done(self, tail: bytes) -> None:
         now = time.time()
-        head = self.head
+        head, whole, self._whole = self.head, self._whole, None
         if not self.ready.done():
             if head.startswith(b"retry:"):
                 self.ready.set_result(None)
@@ -195,7 +221,11 @@ class _Subscriber(asyncio.Protocol):
                 sent = float(stamp)
             except ValueError:
                 return
-            stats.hist[int((now - sent) * 1000 * BUCKETS_PER_MS)] += count
+            stats.bound[_bucket(now - sent)] += count
+        if whole is not None:  # lines written together share a stamp: read each once
+            hist = stats.hist
+            for stamp, lines in Counter(_STAMPS.findall(b"".join(whole))).items():
+                hist[_bucket(now - float(stamp))] += lines
 
     def _fail(self, why: str) -> None:
         if not self.ready.done():
@@ -216,7 +246,7 @@ async def _readline() -> str:
     return line.strip()
 
 
-async def run(host: str, port: int, path: str, count: int) -> dict[str, Any]:
+async def run(host: str, port: int, path: str, count: int, every: int) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                "Accept: text/event-stream\r\n\r\n").encode()
@@ -226,7 +256,7 @@ async def run(host: str, port: int, path: str, count: int) -> dict[str, Any]:
     for _ in range(count):
         ready: asyncio.Future[None] = loop.create_future()
         _, sub = await loop.create_connection(
-            functools.partial(_Subscriber, request, stats, ready), host, port)
+            functools.partial(_Subscriber, request, stats, ready, every), host, port)
         subs.append(sub)
         waits.append(ready)
     await asyncio.gather(*waits)
@@ -248,17 +278,18 @@ async def run(host: str, port: int, path: str, count: int) -> dict[str, Any]:
     per = [sub.lines for sub in subs]
     return {"lines": stats.lines, "bytes": stats.bytes, "chunks": stats.chunks, "cpu_s": cpu,
             "closed": stats.closed, "gaps": stats.gaps, "min_lines": min(per),
-            "max_lines": max(per), "hist": {str(k): v for k, v in stats.hist.items()}}
+            "max_lines": max(per), "hist": {str(k): v for k, v in stats.hist.items()},
+            "bound": {str(k): v for k, v in stats.bound.items()}}
 
 
 def main(argv: list[str]) -> int:
-    host, port, path, count = argv
+    host, port, path, count, every = argv
     try:
         import uvloop  # the servers' event loop too
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
         runner = asyncio.run
-    print(json.dumps(runner(run(host, int(port), path, int(count)))), flush=True)
+    print(json.dumps(runner(run(host, int(port), path, int(count), int(every)))), flush=True)
     return 0
 
 
