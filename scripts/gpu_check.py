@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.services.events import RingChannel, RunHub  # noqa: E402
+from server.services.events import RingChannel  # noqa: E402
+from server.services.fanout import RunHub  # noqa: E402
 from server.services.recorder import RunRecorder  # noqa: E402
 from server.storage.db import Database, now_iso  # noqa: E402
 from server.storage.runs import RunRepository  # noqa: E402
