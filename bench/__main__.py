@@ -2,7 +2,8 @@
 
 Order (one server process throughout, so the idle figures compare like with like):
 ``GET /projects`` load, idle with 0 then 20 live runs, the 1M-line ingest, then idle with
-20 live runs again on top of that history, and last the SSE fan-out (its rows are shown
+20 live runs again on top of that history, the GPU sampler (a second server that replays
+H100 readings, beside the first one's idle figure), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
 figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
 Progress goes to stderr; stdout gets the header and the table only. Every process
@@ -25,7 +26,7 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
+from . import gpu_sampler, http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -70,6 +71,10 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         if none is not None and live is not None:
             stored = ingest.LINES if found else 0
             rows += idle.idle_rows(none, live, history, stored)
+        if none is not None:
+            found_gpu = await _attempt("GPU sampler, replaying H100 readings", rows,
+                                       gpu_sampler.measure(ws, token, none))
+            rows += [found_gpu] if found_gpu else []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

@@ -124,15 +124,16 @@ def _base_env() -> dict[str, str]:
             if not k.startswith(("TRAINYARD_", "BENCH_"))}
 
 
-def start_trainyard(ws: Workspace, token: str) -> Process:
-    """``python -m server serve``: local executor, temp data dir, default poll interval."""
+def start_trainyard(ws: Workspace, token: str, extra: dict[str, str] | None = None) -> Process:
+    """``python -m server serve``: local executor, temp data dir, default poll interval,
+    and any ``extra`` settings."""
     port = free_port()
     env = _base_env() | {
         "TRAINYARD_HOST": "127.0.0.1", "TRAINYARD_PORT": str(port),
         "TRAINYARD_DATA_DIR": str(ws.data_dir), "TRAINYARD_TOKEN": token,
         "TRAINYARD_WORKSPACE_ROOT": str(ws.workspace), "TRAINYARD_EXECUTOR": "local",
         "TRAINYARD_WORKDIR": ".", "TRAINYARD_LOG_LEVEL": "warning",
-    }
+    } | (extra or {})
     proc = _spawn("trainyard", ["-m", "server", "serve"], env, ws.root / "trainyard.log", port)
     proc.wait_ready("/healthz")
     return proc
