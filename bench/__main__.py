@@ -74,7 +74,8 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         if none is not None:
             found_gpu = await _attempt("GPU sampler, replaying H100 readings", rows,
                                        gpu_sampler.measure(ws, token, none))
-            rows += [found_gpu] if found_gpu else []
+            if found_gpu is not None:
+                rows.append(found_gpu)
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

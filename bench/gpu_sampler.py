@@ -43,11 +43,11 @@ async def measure(ws: Workspace, token: str, off: IdleFigure) -> Row:
             raise RuntimeError(f"the sampler did not run: {snapshot.reason}")
     finally:
         server.stop()
-    extra = on.cpu_percent - off.cpu_percent
+    extra = round(on.cpu_percent - off.cpu_percent, 2) + 0.0  # no "-0.00"
     return Row(f"GPU sampler at a {INTERVAL:g} s interval, replaying real H100 readings: "
                f"server CPU idle ({SECONDS:g} s, % of one core)",
                f"{on.cpu_percent:.2f}% ({len(snapshot.gpus)} GPU; NVML's own calls are "
                "not replayed: 0.13% of a core for the whole sampler on a real H100, "
                "docs/gpu-check-h100.json)",
-               f"{off.cpu_percent:.2f}% (same server, no GPU source)", f"{extra:+.2f} pt",
+               f"{off.cpu_percent:.2f}% (the main server: no GPU source)", f"{extra:+.2f} pt",
                f"< {TARGET_POINTS:g} pt", extra < TARGET_POINTS)

@@ -220,7 +220,7 @@ class ClientGroup:
             except ValueError as exc:  # seen once, at 100 subscribers, and not since
                 at = getattr(exc, "pos", 0)
                 raise RuntimeError(f"an SSE client's result is not JSON ({exc}): "
-                                   f"{len(line):,} bytes, {line[at - 60:at + 60]!r} around "
+                                   f"{len(line):,} bytes, {line[max(0, at - 60):at + 60]!r} around "
                                    "the fault") from None
         hists: dict[str, dict[int, int]] = {"hist": {}, "bound": {}}
         for one in found:
