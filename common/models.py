@@ -56,6 +56,19 @@ SignalName = Annotated[str, Meta(pattern=r"^(SIG)?[A-Z0-9]{2,8}$")]
 EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
 Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
+# A folder relative to the run's working directory, e.g. ``saves/sweep-lr2e-5``.
+OutputDir = Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+def check_output_dir(path: str | None) -> None:
+    """Relative, inside the working directory, no control characters."""
+    if path is None:
+        return
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        raise ValueError("`output_dir` must not contain control characters")
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ValueError("`output_dir` must be a folder relative to the run's working "
+                         "directory, without `..`")
 
 _BLANK_CHECKED = ("name", "objective", "task_type", "owner", "dataset_name", "training_yaml_name")
 
@@ -280,6 +293,7 @@ class RunDetail(RunSummary, kw_only=True):
     env: dict[str, str] = msgspec.field(default_factory=dict)
     container: str | None = None
     workdir: str | None = None
+    output_dir: str | None = None
     kept_artifact_id: str | None = None
     progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
     gpu: RunGpu | None = None
@@ -294,15 +308,23 @@ class Project(ProjectSummary, kw_only=True):
 class RunCreate(Struct, forbid_unknown_fields=True):
     start_command: Command
     env: dict[EnvKey, EnvValue] = msgspec.field(default_factory=dict)
+    # Replaces the training YAML's for this run; reaches the command as env
+    # TRAINYARD_OUTPUT_DIR and as {output_dir}. One live run per output directory.
+    output_dir: OutputDir | None = None
 
     def __post_init__(self) -> None:
         if not self.start_command.strip():
             raise ValueError("`start_command` must not be blank")
+        check_output_dir(self.output_dir)
 
 
 class ResumeRequest(Struct, forbid_unknown_fields=True):
     start_command: Command | None = None
     env: dict[EnvKey, EnvValue] | None = None
+    output_dir: OutputDir | None = None  # default: the resumed run's
+
+    def __post_init__(self) -> None:
+        check_output_dir(self.output_dir)
 
 
 class ErrorBody(Struct, kw_only=True):

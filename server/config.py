@@ -38,6 +38,7 @@ class Settings:
     dataset_dirs: tuple[str, ...] = ("data", ".")
     yaml_dirs: tuple[str, ...] = (".", "configs")
     poll_interval: float = 0.2
+    follow_retries: int = 12  # failures in a row before a run that cannot be followed fails
     gpu_interval: float = 1.0
     gpu_source: str = "nvml"
     sse_queue: int = 1024
@@ -73,6 +74,8 @@ class Settings:
             yaml_dirs=_split_list(get("TRAINYARD_YAML_DIRS", "")) or d.yaml_dirs,
             poll_interval=_float("TRAINYARD_POLL_INTERVAL", get("TRAINYARD_POLL_INTERVAL"),
                                  d.poll_interval, 0.01, 10.0),
+            follow_retries=_int("TRAINYARD_FOLLOW_RETRIES", get("TRAINYARD_FOLLOW_RETRIES"),
+                                d.follow_retries, 0, 1000),
             gpu_interval=_float("TRAINYARD_GPU_INTERVAL", get("TRAINYARD_GPU_INTERVAL"),
                                 d.gpu_interval, 0.1, 3600.0),
             sse_queue=_int("TRAINYARD_SSE_QUEUE", get("TRAINYARD_SSE_QUEUE"), d.sse_queue, 1,

@@ -8,7 +8,8 @@
     ├── Unauthorized               401 unauthorized
     ├── NotFound                   404 project_not_found / run_not_found / artifact_not_found
     ├── Conflict                   409 project_exists / project_archived / run_finished / ...
-    └── LaunchFailed               500 launch_failed (the command could not start)
+    ├── LaunchFailed               500 launch_failed (the command could not start)
+    └── ExecutorUnavailable        503 executor_unavailable (the run cannot be reached now)
 
 Every response body is :class:`common.models.ErrorBody`. Litestar's own HTTP errors
 (malformed JSON, unknown route, wrong method) and anything unexpected are mapped to the
@@ -27,6 +28,7 @@ from common.models import ErrorBody
 
 __all__ = [
     "Conflict",
+    "ExecutorUnavailable",
     "InvalidRequest",
     "LaunchFailed",
     "NotFound",
@@ -79,6 +81,11 @@ class Conflict(TrainyardError):
 class LaunchFailed(TrainyardError):
     status_code = 500
     code = "launch_failed"
+
+
+class ExecutorUnavailable(TrainyardError):
+    status_code = 503
+    code = "executor_unavailable"
 
 
 _HTTP_CODES = {

@@ -1,7 +1,7 @@
 """The ``docker`` executor: runs exec'd into a long-lived container (aiodocker).
 
-Docker has no API to signal an exec'd process, so signals go through a second exec
-(``kill -n SIG -- -PGID``, the group as the container sees it). Run files are read
+Docker has no API to signal an exec'd process, so finding and signalling a run's
+processes goes through a second exec of ``run_procs.sh`` (the container's /proc). Run files are read
 straight from the host when a mount shares them (inspect -> ``Mounts``), and through
 an exec that streams from a byte offset when not.
 """
@@ -19,17 +19,20 @@ import aiodocker
 import aiohttp
 
 from .base import (
-    SIGNAL_TREE,
+    RUN_PROCS,
     WRAPPER,
     Entry,
     Executor,
     ExecutorError,
     Files,
     Launch,
-    Started,
+    Prepared,
+    ProcRef,
+    Procs,
+    parse_procs,
     trap_name,
 )
-from .host_files import read_host, walk_host
+from .host_files import claim_host, read_host, walk_host
 
 __all__ = ["DockerExecutor"]
 
@@ -108,44 +111,32 @@ class DockerExecutor(Executor):
                 self._mounts.setdefault(name, [])
         return self._mounts[name]
 
-    async def start(self, launch: Launch) -> Started:
+    async def prepare(self, launch: Launch) -> Prepared:
         name = launch.container or ""
         info = await self.inspect(name)
-        mounts = self._mounts[name]
         base = info.get("Config", {}).get("WorkingDir") or "/"
-        workdir = posixpath.normpath(posixpath.join(base, launch.workdir))
-        shared = to_container(str(self.workspace_root), mounts)
-        run_dir = posixpath.join(shared or "/tmp/trainyard", ".trainyard/runs", launch.run_id)
-        env = {"LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **launch.env}
+        shared = to_container(str(self.workspace_root), self._mounts[name])
+        return Prepared(
+            run_dir=posixpath.join(shared or "/tmp/trainyard", ".trainyard/runs", launch.run_id),
+            workdir=posixpath.normpath(posixpath.join(base, launch.workdir)))
+
+    async def spawn(self, launch: Launch, prepared: Prepared) -> int | None:
+        name = launch.container or ""
         try:
             container = self._client().containers.container(name)
             execution = await container.exec(
-                ["bash", "-c", WRAPPER, "trainyard-run", run_dir, workdir, launch.command,
-                 trap_name(launch.save_signal)],
-                stdout=False, stderr=False, environment=env,
+                ["bash", "-c", WRAPPER, "trainyard-run", prepared.run_dir, prepared.workdir,
+                 launch.command, trap_name(launch.save_signal)],
+                stdout=False, stderr=False, environment=launch.run_env,
             )
             await execution.start(detach=True)
+            pid = (await execution.inspect()).get("Pid")
         except aiodocker.DockerError as exc:
             raise ExecutorError(f"cannot exec in container {name!r}: {exc.message}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise ExecutorError(f"lost the Docker engine at {self.url} while starting in "
                                 f"container {name!r}: {exc}") from exc
-        files = self.files(name)
-        for _ in range(500):
-            pgid = await files.read(f"{run_dir}/pgid")
-            if pgid and pgid.strip():
-                wrapper = await files.read(f"{run_dir}/wrapper.pid") or b"0"
-                details = await execution.inspect()
-                return Started(run_dir=run_dir, workdir=workdir, pgid=int(pgid),
-                               wrapper_pid=int(wrapper), host_pid=details.get("Pid") or None)
-            details = await execution.inspect()
-            if not details.get("Running") and details.get("ExitCode") is not None:
-                raise ExecutorError(f"the run wrapper in container {name!r} exited with code "
-                                    f"{details['ExitCode']} before starting the command "
-                                    "(is bash installed there?)")
-            await asyncio.sleep(0.01)
-        raise ExecutorError(f"the run wrapper in container {name!r} did not report a process "
-                            "group within 5 s")
+        return pid if isinstance(pid, int) and pid > 0 else None
 
     async def run(self, container: str, argv: list[str]) -> tuple[int, bytes]:
         """Run a short command in the container; its exit code and stdout."""
@@ -164,26 +155,27 @@ class DockerExecutor(Executor):
             raise ExecutorError(f"cannot reach the Docker engine at {self.url}: {exc}") from exc
         return (code if isinstance(code, int) else -1), bytes(out)
 
-    async def signal(self, container: str | None, pgid: int, signum: int) -> None:
-        if pgid > 1 and container:
-            await self.run(container, ["bash", "-c", SIGNAL_TREE, "signal", str(int(signum)),
-                                       str(pgid)])
-
-    async def alive(self, container: str | None, pid: int) -> bool:
-        if pid <= 1 or not container:
-            return False
+    async def procs(self, ref: ProcRef, signum: int = 0) -> Procs:
+        if not ref.container:
+            raise ExecutorError(f"run {ref.run_id} names no container")
         try:
-            code, _ = await self.run(container, ["bash", "-c", 'kill -0 "$1" 2>/dev/null',
-                                                 "alive", str(pid)])
+            return await self._procs(ref, signum)
+        except ContainerGone:
+            return Procs("gone", 0)
+
+    async def _procs(self, ref: ProcRef, signum: int) -> Procs:
+        container = ref.container or ""
+        try:
+            code, out = await self.run(container, [
+                "bash", "-c", RUN_PROCS, "run-procs", ref.run_id, str(int(signum)),
+                str(ref.wrapper_pid), ref.identity or ""])
         except ExecutorError:
-            try:
-                await self.inspect(container)
-            except ContainerGone:
-                return False
-            except ExecutorError:
-                return True  # the engine is unreachable: unknown, so not dead yet
-            return True
-        return code == 0
+            await self.inspect(container)  # ContainerGone: stopped, so nothing runs there
+            raise  # paused, or the engine is away: unknown
+        if code != 0:
+            raise ExecutorError(f"cannot look at the processes in container {ref.container!r} "
+                                f"(exit code {code})")
+        return parse_procs(out)
 
     def files(self, container: str | None) -> Files:
         return ContainerFiles(self, container or "")
@@ -204,16 +196,27 @@ class ContainerFiles(Files):
     async def read(self, path: str, offset: int = 0, limit: int = 1 << 20) -> bytes | None:
         host = to_host(path, await self.executor.mounts(self.container))
         if host is not None:
-            return read_host(host, offset, limit)
+            return await asyncio.to_thread(read_host, host, offset, limit)
         code, out = await self.executor.run(self.container, [
             "sh", "-c", '[ -f "$2" ] || exit 3; tail -c "+$1" -- "$2" | head -c "$3"',
             "read", str(offset + 1), path, str(limit)])
         return None if code == 3 else out
 
+    async def claim(self, run_dir: str) -> bool:
+        host = to_host(run_dir, await self.executor.mounts(self.container))
+        if host is not None:
+            return await asyncio.to_thread(claim_host, host)
+        code, _ = await self.executor.run(self.container, [
+            "sh", "-c", 'mkdir -p -- "$1" || exit 2; mkdir -- "$1/claim" 2>/dev/null || exit 1',
+            "claim", run_dir])
+        if code not in (0, 1):
+            raise ExecutorError(f"cannot make {run_dir} in container {self.container!r}")
+        return code == 0
+
     async def walk(self, root: str, depth: int) -> list[Entry]:
         host = to_host(root, await self.executor.mounts(self.container))
         if host is not None:
-            return walk_host(host, depth)
+            return await asyncio.to_thread(walk_host, host, depth)
         code, out = await self.executor.run(self.container, [
             "sh", "-c", '[ -d "$1" ] || exit 3; find "$1" -mindepth 1 -maxdepth "$2" '
             "-printf '%y %T@ %s %P\\n'", "walk", root, str(depth)])

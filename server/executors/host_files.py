@@ -1,12 +1,14 @@
-"""Reading run files straight from the host filesystem."""
+"""Reading run files straight from the host filesystem, off the event loop (a stalled
+network filesystem must not freeze every stream)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from .base import Entry, Files
 
-__all__ = ["HostFiles"]
+__all__ = ["HostFiles", "claim_host", "read_host", "walk_host"]
 
 
 def read_host(path: str, offset: int, limit: int) -> bytes | None:
@@ -17,6 +19,15 @@ def read_host(path: str, offset: int, limit: int) -> bytes | None:
             return handle.read(limit)
     except (FileNotFoundError, NotADirectoryError):
         return None
+
+
+def claim_host(run_dir: str) -> bool:
+    os.makedirs(run_dir, mode=0o700, exist_ok=True)
+    try:
+        os.mkdir(os.path.join(run_dir, "claim"))
+    except FileExistsError:
+        return False
+    return True
 
 
 def walk_host(root: str, depth: int) -> list[Entry]:
@@ -47,7 +58,10 @@ class HostFiles(Files):
     """Files whose executor path is a host path (the ``local`` executor)."""
 
     async def read(self, path: str, offset: int = 0, limit: int = 1 << 20) -> bytes | None:
-        return read_host(path, offset, limit)
+        return await asyncio.to_thread(read_host, path, offset, limit)
 
     async def walk(self, root: str, depth: int) -> list[Entry]:
-        return walk_host(root, depth)
+        return await asyncio.to_thread(walk_host, root, depth)
+
+    async def claim(self, run_dir: str) -> bool:
+        return await asyncio.to_thread(claim_host, run_dir)

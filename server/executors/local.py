@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import (
-    SIGNAL_TREE,
+    RUN_PROCS,
     WRAPPER,
     Executor,
     ExecutorError,
     Files,
     Launch,
+    Prepared,
+    ProcRef,
+    Procs,
     Started,
+    parse_procs,
     trap_name,
 )
 from .host_files import HostFiles
@@ -29,19 +33,20 @@ class LocalExecutor(Executor):
     kind: str = field(init=False, default="local")
     _reapers: set[asyncio.Task[int]] = field(init=False, default_factory=set)
 
-    async def start(self, launch: Launch) -> Started:
-        run_dir = (self.runs_dir / launch.run_id).resolve()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        workdir = (self.workspace_root / launch.workdir).resolve()
+    async def prepare(self, launch: Launch) -> Prepared:
+        return Prepared(run_dir=str((self.runs_dir / launch.run_id).resolve()),
+                        workdir=str((self.workspace_root / launch.workdir).resolve()))
+
+    async def spawn(self, launch: Launch, prepared: Prepared) -> int | None:
         # The server's own settings (its token first of all) are not the run's business.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("TRAINYARD_")}
-        env = {**inherited, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **launch.env}
         try:
             proc = await asyncio.create_subprocess_exec(
-                "bash", "-c", WRAPPER, "trainyard-run", str(run_dir), str(workdir),
+                "bash", "-c", WRAPPER, "trainyard-run", prepared.run_dir, prepared.workdir,
                 launch.command, trap_name(launch.save_signal),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
+                stderr=asyncio.subprocess.DEVNULL, env={**inherited, **launch.run_env},
+                start_new_session=True,
             )
         except OSError as exc:
             raise ExecutorError(f"cannot start bash on this host: {exc}") from exc
@@ -49,50 +54,25 @@ class LocalExecutor(Executor):
         reaper = asyncio.ensure_future(proc.wait())
         self._reapers.add(reaper)
         reaper.add_done_callback(self._reapers.discard)
-        pgid = await _wait_for_pgid(run_dir, proc)
-        return Started(run_dir=str(run_dir), workdir=str(workdir), pgid=pgid,
-                       wrapper_pid=proc.pid, host_pid=pgid)
+        return proc.pid
 
-    async def signal(self, container: str | None, pgid: int, signum: int) -> None:
-        if pgid <= 1:
-            return
-        proc = await asyncio.create_subprocess_exec(
-            "bash", "-c", SIGNAL_TREE, "signal", str(int(signum)), str(pgid),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
-        await proc.wait()
-
-    async def alive(self, container: str | None, pid: int) -> bool:
+    async def procs(self, ref: ProcRef, signum: int = 0) -> Procs:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return not _is_zombie(pid)
+            proc = await asyncio.create_subprocess_exec(
+                "bash", "-c", RUN_PROCS, "run-procs", ref.run_id, str(int(signum)),
+                str(ref.wrapper_pid), ref.identity or "",
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL)
+            out, _ = await proc.communicate()
+        except OSError as exc:
+            raise ExecutorError(f"cannot look at this host's processes: {exc}") from exc
+        return parse_procs(out)
+
+    async def adopt(self, container: str | None, run_dir: str) -> Started | None:
+        started = await super().adopt(container, run_dir)
+        if started is None:
+            return None
+        return Started(started.pgid, started.wrapper_pid, started.identity, started.wrapper_pid)
 
     def files(self, container: str | None) -> Files:
         return HostFiles()
-
-
-def _is_zombie(pid: int) -> bool:
-    """An exited process not yet reaped is not alive."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
-
-
-async def _wait_for_pgid(run_dir: Path, proc: asyncio.subprocess.Process) -> int:
-    pgid_file = run_dir / "pgid"
-    for _ in range(500):
-        if pgid_file.exists():
-            text = pgid_file.read_text().strip()
-            if text:
-                return int(text)
-        if proc.returncode is not None and not pgid_file.exists():
-            raise ExecutorError(f"the run wrapper exited with code {proc.returncode} before "
-                                "starting the command")
-        await asyncio.sleep(0.01)
-    raise ExecutorError("the run wrapper did not report a process group within 5 s")

@@ -14,6 +14,8 @@ _WHY = {
     404: "Unknown project, run or artifact",
     409: "Conflicts with the current state (duplicate name, archived project, finished run)",
     500: "The command could not start (container missing or stopped, Docker unreachable)",
+    503: "The run cannot be reached now (container paused, Docker engine down); nothing "
+         "was changed",
 }
 
 

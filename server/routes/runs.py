@@ -84,7 +84,7 @@ class RunController(Controller):
                                                   after_step, limit)
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
-          responses=responses(400, 401, 404, 409))
+          responses=responses(400, 401, 404, 409, 503))
     async def cancel(self, services: Svc, project_reference: Ref, run_id: RunId,
                      grace_seconds: Grace = 30.0) -> RunDetail:
         """Stop the run's whole process group, keeping its newest complete checkpoint."""
@@ -92,7 +92,7 @@ class RunController(Controller):
                                                grace=grace_seconds)
 
     @post("/{run_id:str}/pause", operation_id="pauseRun", status_code=200,
-          responses=responses(400, 401, 404, 409))
+          responses=responses(400, 401, 404, 409, 503))
     async def pause(self, services: Svc, project_reference: Ref, run_id: RunId,
                     grace_seconds: Grace = 30.0) -> RunDetail:
         """As cancel, but the run ends ``paused``: resume it later from its checkpoint."""
@@ -110,4 +110,4 @@ class RunController(Controller):
         return await services.run_service.resume(
             project_reference, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
-            env=data.env if data else None)
+            env=data.env if data else None, output_dir=data.output_dir if data else None)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from common.models import Artifact
+from common.models import Artifact, ArtifactType
 
 from ..executors.base import Files
 
@@ -27,7 +27,7 @@ _TB = re.compile(r"(^|/)events\.out\.tfevents\.[^/]+$")
 @dataclass(frozen=True, slots=True)
 class Found:
     name: str
-    type: str
+    type: ArtifactType
     path: str
     step: int | None
     created_at: datetime

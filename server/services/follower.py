@@ -2,26 +2,32 @@
 
 Lines, the offsets they were read up to, and what they said (metrics, progress) commit
 in one transaction, so a server killed at any moment restarts exactly where it stopped:
-no line lost, none repeated.
+no line lost, none repeated. Output read after a restart is put back in the order it was
+written, across stdout and stderr, with the time it was written, from the wrapper's
+clock file (see :mod:`server.services.clock`).
+
+The follower calls back into no one: :meth:`Follower.run` returns what it saw end the run
+(:class:`Exited` or :class:`Vanished`), and its owner decides what that means.
 """
 
 from __future__ import annotations
 
 import asyncio
 import posixpath
+import re
 import time
-from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
-from ..executors.base import Files
+from ..executors.base import Files, Procs
 from ..storage.runs import LogRow, RunRow
 from ..telemetry.run_telemetry import RunTelemetry, parse_trainer_log_line
+from .clock import Clock, Segment
 from .lines import LineSplitter
+from .recorder import RunRecorder
 
-if TYPE_CHECKING:
-    from .supervisor import Supervisor
-
-__all__ = ["Follower"]
+__all__ = ["Exited", "Follower", "Outcome", "Vanished"]
 
 CHUNK = 1 << 20
 STREAMS = ("stdout", "stderr")
@@ -34,46 +40,101 @@ ACTIVE_POLL = 0.02
 BATCH_EVERY = 0.02  # while lines come steadily, a batch per this at most
 
 
+@dataclass(frozen=True, slots=True)
+class Exited:
+    """The command ended and the wrapper wrote its exit code."""
+
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class Vanished:
+    """No process of the run is left, and no exit code was written."""
+
+    reason: str
+
+
+Outcome = Exited | Vanished
+
+
+def last_drawing(data: bytes) -> str:
+    """The last non-blank redraw (``\\r``-separated) or line in ``data``'s tail."""
+    for piece in reversed(re.split(rb"[\r\n]", data[-4096:])):
+        if piece.strip():
+            return piece.decode("utf-8", "replace")
+    return ""
+
+
 class Follower:
-    def __init__(self, supervisor: Supervisor, run: RunRow) -> None:
-        self.sup = supervisor
+    def __init__(self, run: RunRow, *, files: Files, recorder: RunRecorder,
+                 procs: Callable[[], Awaitable[Procs]],
+                 scan: Callable[[RunRow], Awaitable[object]], poll: float) -> None:
         self.run_row = run
-        self.files: Files = supervisor.executor.files(run.container)
+        self.files = files
+        self.recorder = recorder
+        self.procs = procs
+        self.scan = scan
+        self.poll = poll
         self.split = {s: LineSplitter() for s in STREAMS}
         self.pos = {"stdout": run.stdout_offset, "stderr": run.stderr_offset}
         self.committed = dict(self.pos)
         self.jsonl_offset = run.jsonl_offset
         self.telemetry = RunTelemetry(run.metrics, run.progress_info)
+        self.clock = Clock(run.clock_offset)
+        self._clock_committed = run.clock_offset
+        self._fresh = True  # nothing read since this follower started: a backlog may wait
+        self._orphans_said = False
         self._inflight: asyncio.Task[Any] | None = None
         self._committed_at = 0.0
 
     def _path(self, name: str) -> str:
         return f"{self.run_row.run_dir}/{name}"
 
+    async def _read_clock(self) -> None:
+        data = await self.files.read(self._path("clock"), self.clock.read_to, CHUNK)
+        end = data.rfind(b"\n") if data else -1
+        if data and end >= 0:
+            self.clock.feed(data[:end + 1])
+
     async def _read_once(self) -> tuple[list[LogRow], bool]:
-        rows: list[LogRow] = []
-        moved = False
-        # stderr first: the bar there says which step the stdout dicts belong to.
+        chunks: dict[str, bytes] = {}
         for stream in ("stderr", "stdout"):
-            chunk = await self.files.read(self._path(f"{stream}.log"), self.pos[stream], CHUNK)
-            if chunk:
-                moved = True
-                # A full chunk means a backlog: its lines' timing says nothing about speed.
-                self.telemetry.catching_up = len(chunk) == CHUNK
-                self.pos[stream] += len(chunk)
-                lines = self.split[stream].feed(chunk)
-                self.telemetry.feed(lines)
-                rows.extend(zip(repeat(stream), repeat("INFO"), lines))
-        if moved:
-            self.telemetry.feed_partial(self.split["stderr"].current)
-        return rows, moved
+            chunks[stream] = await self.files.read(
+                self._path(f"{stream}.log"), self.pos[stream], CHUNK) or b""
+        if not any(chunks.values()):
+            self._fresh = False
+            return [], False
+        # A backlog (after a restart, or a burst bigger than a chunk) is put in the order
+        # and at the time it was written; what is read as it comes is stamped now.
+        backlog = self._fresh or any(len(c) == CHUNK for c in chunks.values())
+        if backlog:
+            await self._read_clock()
+        segments = self.clock.order(self.pos, chunks) if backlog else [
+            Segment(s, chunks[s], None, False) for s in ("stderr", "stdout") if chunks[s]]
+        rows: list[LogRow] = []
+        for segment in segments:
+            self.pos[segment.stream] += len(segment.data)
+            lines = self.split[segment.stream].feed(segment.data)
+            self.telemetry.catching_up = segment.old
+            self.telemetry.feed(lines)
+            if segment.stream == "stderr":
+                # A bar drawn then cleared for a line printed above it (tqdm.write) is
+                # gone from the unfinished tail: its last drawing says the step.
+                self.telemetry.feed_partial(last_drawing(segment.data))
+            if segment.ts is None:
+                rows.extend((segment.stream, "INFO", line) for line in lines)
+            else:
+                rows.extend((segment.stream, "INFO", line, segment.ts) for line in lines)
+        self.telemetry.catching_up = False
+        self.telemetry.feed_partial(self.split["stderr"].current)
+        return rows, True
 
     async def _commit(self, rows: list[LogRow], *, final: bool = False,
                       extra: dict[str, Any] | None = None, top_up: bool = False) -> None:
         # Writes stay in order (one in flight at a time); while catching up, the next
         # chunk is read and parsed while this one is inserted (big batches go to a thread).
         await self._settle()
-        if top_up and not self.telemetry.catching_up:
+        if top_up and not self._fresh:
             # Read again, now that the last batch is stored and handed to the streams:
             # with a thousand clients, handing it out is a long pass of the event loop,
             # and lines read ahead of it went out one fan-out later than these.
@@ -83,9 +144,12 @@ class Follower:
         events, fields, points = self.telemetry.take(force=final)
         if extra:
             fields.update(extra)
+        self.clock.forget(offsets)
+        if self.clock.offset != self._clock_committed:
+            fields["clock_offset"] = self._clock_committed = self.clock.offset
         if rows or events or fields or offsets != self.committed:
             self._committed_at = time.monotonic()
-            self._inflight = asyncio.create_task(self.sup.recorder.record(
+            self._inflight = asyncio.create_task(self.recorder.record(
                 self.run_row.id, rows, events=events, offsets=offsets, fields=fields,
                 points=points))
             self.committed = offsets
@@ -136,18 +200,43 @@ class Follower:
             self.telemetry.feed(lines)
             tails.extend((stream, "INFO", line) for line in lines)
         await self._commit(tails, final=True)
+        await self._settle()
 
-    async def run(self) -> None:
+    async def finish(self, *, completed: bool) -> None:
+        """Store the final progress (complete only if the run completed)."""
+        self.telemetry.finish(completed=completed)
+        await self._commit([], final=True)
+        await self._settle()
+
+    async def run(self) -> Outcome:
         try:
-            await self._follow()
+            return await self._follow()
         finally:
             await self._settle()
 
-    async def _follow(self) -> None:
+    async def _vanished(self) -> Vanished | None:
+        """Whether the run has no process left though no exit code was written."""
+        procs = await self.procs()
+        if procs.wrapper == "alive" or await self._exit_code() is not None:
+            return None
+        if procs.others:
+            if not self._orphans_said:
+                self._orphans_said = True
+                await self.recorder.log(
+                    self.run_row.id, f"the run's wrapper is gone but {procs.others} of its "
+                    "processes still run; following them until they end", "WARNING")
+            return None
+        if procs.wrapper == "replaced":
+            return Vanished("the run's process is gone and its pid now belongs to another "
+                            "process (the host or container restarted?)")
+        return Vanished("the run's process vanished without an exit code (container or "
+                        "host restarted?)")
+
+    async def _follow(self) -> Outcome:
         run = self.run_row
         # Files not shared with this host are read through an exec each time: poll slower.
-        poll = max(REMOTE_POLL, self.sup.poll) if await self.files.costly(run.run_dir) \
-            else self.sup.poll
+        poll = max(REMOTE_POLL, self.poll) if await self.files.costly(run.run_dir) \
+            else self.poll
         next_scan = next_alive = next_jsonl = time.monotonic()
         # While a run writes, look again soon (its readers wait on us); as it goes quiet,
         # back off to the configured interval, so idle runs cost no more than before.
@@ -170,30 +259,18 @@ class Follower:
             code = await self._exit_code()
             if code is not None:
                 await self._drain()
-                fresh = await self.sup.runs.get(run.id)
-                stopped = fresh is not None and fresh.stop_request is not None
-                self.telemetry.finish(completed=code == 0 and not stopped)
-                await self._commit([], final=True)
-                await self._settle()
-                status = "completed" if code == 0 else "failed"
-                message = "completed" if code == 0 else f"failed: exit code {code}"
-                await self.sup.end(run, status, code, message)
-                return
+                return Exited(code)
             now = time.monotonic()
             if now >= next_alive:
                 next_alive = now + ALIVE_EVERY
-                alive = await self.sup.executor.alive(run.container, run.wrapper_pid or 0)
-                if not alive and await self._exit_code() is None:
+                if (gone := await self._vanished()) is not None:
                     await self._drain()
-                    await self._settle()
-                    await self.sup.end(run, "failed", None, "failed: the run's process vanished "
-                                       "without an exit code (container or host restarted?)")
-                    return
+                    return gone
             if now >= next_jsonl:
                 next_jsonl = now + TRAINER_LOG_EVERY
                 await self._read_trainer_log()
             if now >= next_scan:
                 next_scan = now + SCAN_EVERY
-                await self.sup.scan(run)
+                await self.scan(run)
             await asyncio.sleep(wait)
             wait = min(poll, wait * 2)

@@ -12,7 +12,9 @@ from typing import Any
 
 import msgspec
 
-from ..storage.runs import Committed, LogRow, RunRepository
+from common.models import RunStatus
+
+from ..storage.runs import Committed, Guard, LogRow, RunRepository
 from .events import Frame, RingChannel, encode_frame
 from .fanout import RunHub
 
@@ -57,10 +59,15 @@ class RunRecorder:
                      events: Sequence[tuple[str, Any]] = (),
                      offsets: dict[str, int] | None = None,
                      fields: dict[str, Any] | None = None,
-                     points: Sequence[tuple[str, int, float]] = ()) -> Committed:
+                     points: Sequence[tuple[str, int, float]] = (),
+                     guard: Guard | None = None) -> Committed | None:
+        """Store, then publish; with a ``guard`` the run's row may refuse it (None), and
+        then nothing is stored or published."""
         encoded = [(kind, _encode(data)) for kind, data in events]
         committed = await self.runs.append(run_id, rows, events=encoded, offsets=offsets,
-                                           fields=fields, points=points)
+                                           fields=fields, points=points, guard=guard)
+        if committed is None:
+            return None
         if self.hub.subscribers(run_id):  # encode only for someone: ingest stays cheap
             frames = [log_frame(committed.lines)] if committed.lines else []
             frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)
@@ -77,12 +84,15 @@ class RunRecorder:
     async def log(self, run_id: str, message: str, level: str = "INFO") -> None:
         await self.record(run_id, [("system", level, message)])
 
-    async def status(self, run_id: str, status: str, message: str | None = None, *,
-                     level: str = "INFO", **fields: Any) -> None:
-        """Change status: the log line, the ``status`` event and the row, together."""
+    async def transition(self, run_id: str, status: RunStatus, message: str | None, *,
+                         guard: Guard, level: str = "INFO", **fields: Any) -> bool:
+        """Change status, only if the run's row passes ``guard``: the log line, the
+        ``status`` event and the row commit together, and only the winner publishes."""
         data = {"status": status, "message": message,
                 **{k: v for k, v in fields.items() if k in ("exit_code", "completed_at",
                                                             "kept_artifact_id")}}
         rows: list[LogRow] = [("system", level, message)] if message else []
-        await self.record(run_id, rows, events=[("status", data)],
-                          fields={"status": status, "status_message": message, **fields})
+        committed = await self.record(run_id, rows, events=[("status", data)], guard=guard,
+                                      fields={"status": status, "status_message": message,
+                                              **fields})
+        return committed is not None

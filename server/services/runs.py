@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 import shutil
 from collections.abc import AsyncGenerator
@@ -25,10 +26,10 @@ from common.models import (
 
 from ..config import Settings
 from ..errors import Conflict, InvalidRequest, LaunchFailed, NotFound
-from ..executors.base import Executor, ExecutorError, Launch
+from ..executors.base import Executor, ExecutorError, Launch, Prepared
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
-from ..storage.runs import RunRepository, RunRow
+from ..storage.runs import Busy, RunRepository, RunRow, StopKind
 from .artifacts import newest_checkpoint
 from .names import new_id
 from .projects import require_project
@@ -40,6 +41,15 @@ from .workspace import resolve_resources
 __all__ = ["RunService"]
 
 DETAIL_LOG_LINES = 50
+
+
+def _busy_conflict(busy: Busy, output_dir: str | None) -> Conflict:
+    if busy.reason == "output_dir":
+        return Conflict(f"run {busy.run_id} is live and writes to {output_dir}: give this run "
+                        "its own `output_dir`, or stop that run first", code="output_dir_busy",
+                        details={"run_id": busy.run_id, "output_dir": output_dir})
+    return Conflict(f"this run was already resumed as run {busy.run_id}, which is live",
+                    code="already_resumed", details={"run_id": busy.run_id})
 
 
 @dataclass
@@ -67,7 +77,7 @@ class RunService:
             metrics={k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             artifacts=await self.runs.artifacts(run.id),
             logs=await self.runs.logs_tail(run.id, DETAIL_LOG_LINES),
-            env=run.env, container=run.container, workdir=run.workdir,
+            env=run.env, container=run.container, workdir=run.workdir, output_dir=run.output_dir,
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
             gpu=await self._gpu(run),
@@ -115,8 +125,8 @@ class RunService:
 
     # -- launching --------------------------------------------------------------------
     async def launch(self, project_ref: str, data: RunCreate, *,
-                     resume_from: Artifact | None = None,
-                     parent: RunRow | None = None) -> RunDetail:
+                     resume_from: Artifact | None = None, parent: RunRow | None = None,
+                     default_output_dir: str | None = None) -> RunDetail:
         project = await require_project(self.projects, project_ref)
         if project.status != "active":
             raise Conflict(f"project {project.name!r} is archived; unarchive it to start runs",
@@ -124,67 +134,64 @@ class RunService:
         resolved = resolve_resources(project, root=self.settings.workspace_root,
                                      dataset_dirs=self.settings.dataset_dirs,
                                      yaml_dirs=self.settings.yaml_dirs)
+        run_id = new_id("run")
+        workdir = project.workdir or self.settings.workdir
+        container = (project.container or self.settings.container
+                     if self.executor.kind == "docker" else None)
+        try:
+            prepared: Prepared | None = await self.executor.prepare(Launch(
+                run_id=run_id, command="", env={}, container=container, workdir=workdir))
+        except ExecutorError as exc:
+            prepared, failure = None, exc
+        wanted = (data.output_dir or default_output_dir or project.output_dir
+                  or resolved.yaml_output_dir)
+        output_dir = (posixpath.normpath(posixpath.join(prepared.workdir, wanted))
+                      if wanted and prepared else None)
         env = dict(data.env)
         command = data.start_command
         if resume_from is not None:
             env["TRAINYARD_RESUME_FROM"] = resume_from.path
             command = command.replace("{resume_from}", shlex.quote(resume_from.path))
+        if output_dir:
+            env["TRAINYARD_OUTPUT_DIR"] = output_dir
+            command = command.replace("{output_dir}", shlex.quote(output_dir))
         if project.save_signal:
             env.setdefault("TRAINYARD_SAVE_SIGNAL", project.save_signal)
-        run_id = new_id("run")
-        workdir = project.workdir or self.settings.workdir
-        container = (project.container or self.settings.container
-                     if self.executor.kind == "docker" else None)
         now = now_iso()
         run = RunRow(
             id=run_id, project_id=project.id, status="pending", start_command=command, env=env,
-            executor=self.executor.kind, container=container, workdir=workdir, run_dir="",
-            output_dir=None, pgid=None, wrapper_pid=None, exit_code=None, status_message=None,
-            stop_request=None, progress=0.0, metrics={}, progress_info={}, gpu={},
-            host_pid=None, jsonl_offset=0, command_template=data.start_command,
+            executor=self.executor.kind, container=container,
+            workdir=prepared.workdir if prepared else workdir,
+            run_dir=prepared.run_dir if prepared else "", output_dir=output_dir, pgid=None,
+            wrapper_pid=None, exit_code=None, status_message=None, stop_request=None,
+            progress=0.0, metrics={}, progress_info={}, gpu={}, host_pid=None, jsonl_offset=0,
+            command_template=data.start_command,
             resume_source_artifact_id=resume_from.id if resume_from else None,
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
             started_at=None, completed_at=None,
         )
-        await self.runs.insert(run)
+        if (busy := await self.runs.insert(run)) is not None:
+            raise _busy_conflict(busy, output_dir)
         self.recorder.project_of[run_id] = project.id
-        await self.recorder.status(run_id, "pending", "Run created")
+        await self.recorder.transition(run_id, "pending", "Run created", guard="pending")
         await self.recorder.log(
             run_id, f"dataset {project.dataset_name!r} found at {resolved.dataset}; "
                     f"training YAML {project.training_yaml_name!r} at {resolved.training_yaml}")
         await self._snapshot_config(run, resolved.training_yaml)
-        where = f"container {container!r}" if container else "this host"
-        on_where = f"in {where}" if container else f"on {where}"
-        try:
-            started = await self.executor.start(Launch(
-                run_id=run_id, command=command, env=env, container=container, workdir=workdir,
-                save_signal=project.save_signal))
-        except ExecutorError as exc:
-            message = f"could not start the command {on_where}: {exc}"
-            await self.recorder.status(run_id, "failed", message, level="ERROR",
-                                       completed_at=now_iso())
-            raise LaunchFailed(message, details={"run_id": run_id, "container": container}
-                               ) from exc
-        output_dir = project.output_dir or resolved.yaml_output_dir
-        if output_dir:
-            output_dir = str(Path(started.workdir, output_dir))
-        await self.recorder.status(
-            run_id, "running", f"started {on_where}, workdir {started.workdir}: {command} "
-                               f"(process group {started.pgid})",
-            run_dir=started.run_dir, workdir=started.workdir, output_dir=output_dir,
-            pgid=started.pgid, wrapper_pid=started.wrapper_pid, host_pid=started.host_pid,
-            started_at=now_iso())
+        if prepared is None:
+            where = f"in container {container!r}" if container else "on this host"
+            message = f"could not start the command {where}: {failure}"
+            await self.supervisor.fail_launch(run_id, message)
+            raise LaunchFailed(message, details={"run_id": run_id, "container": container})
         if not output_dir:
             await self.recorder.log(run_id, "the training YAML sets no output_dir: "
                                             "checkpoints will not be tracked", "WARNING")
-        elif others := await self.runs.live_sharing_output(output_dir, run_id):
-            await self.recorder.log(
-                run_id, f"run(s) {', '.join(others)} also write to {output_dir}: their "
-                        "checkpoints and this run's will be hard to tell apart", "WARNING")
+        await self.supervisor.launch(run, Launch(
+            run_id=run_id, command=command, env=env, container=container, workdir=workdir,
+            save_signal=project.save_signal), prepared)
         fresh = await self.runs.get(run_id)
         assert fresh is not None
-        self.supervisor.follow(fresh)
         return await self.detail(fresh)
 
     async def _snapshot_config(self, run: RunRow, training_yaml: Path) -> None:
@@ -197,17 +204,17 @@ class RunService:
             created_at=datetime.now(UTC), tags=["launch"], run_id=run.id)])
 
     # -- stopping and resuming --------------------------------------------------------
-    async def stop(self, project_ref: str, run_id: str, *, kind: str,
+    async def stop(self, project_ref: str, run_id: str, *, kind: StopKind,
                    grace: float) -> RunDetail:
         run = await self.require_run(project_ref, run_id)
-        project = await require_project(self.projects, run.project_id)
-        await self.supervisor.stop(run, kind=kind, grace=grace, save_signal=project.save_signal)
+        await self.supervisor.stop(run, kind=kind, grace=grace)
         fresh = await self.runs.get(run.id)
         assert fresh is not None
         return await self.detail(fresh)
 
     async def resume(self, project_ref: str, run_id: str, *, artifact_id: str | None,
-                     start_command: str | None, env: dict[str, str] | None) -> RunDetail:
+                     start_command: str | None, env: dict[str, str] | None,
+                     output_dir: str | None = None) -> RunDetail:
         parent = await self.require_run(project_ref, run_id)
         if parent.status in ("pending", "running"):
             raise Conflict(f"run {parent.id} is still {parent.status}: pause or cancel it "
@@ -231,6 +238,9 @@ class RunService:
         base_env = {k: v for k, v in parent.env.items()
                     if k not in ("TRAINYARD_RESUME_FROM", "TRAINYARD_SAVE_SIGNAL")}
         template = parent.command_template or parent.start_command
+        base_env = {k: v for k, v in base_env.items() if k != "TRAINYARD_OUTPUT_DIR"}
         data = RunCreate(start_command=start_command or template,
-                         env={**base_env, **(env or {})})
-        return await self.launch(parent.project_id, data, resume_from=source, parent=parent)
+                         env={**base_env, **(env or {})}, output_dir=output_dir)
+        # The trainer resumes where the checkpoint is: the parent's output directory.
+        return await self.launch(parent.project_id, data, resume_from=source, parent=parent,
+                                 default_output_dir=parent.output_dir)

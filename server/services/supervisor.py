@@ -1,7 +1,11 @@
-"""Supervises every live run: one follower task each, their endings, and stopping them.
+"""Owns every live run: its launch, a follower each, its stop, and its one ending.
 
-Stopping (cancel/pause) records the intent first, so a run that ends while the server
-is down still gets the status that was asked for.
+Every change of a run's status is a conditional write made here (only from a live status,
+see :data:`server.storage.runs.Guard`); only the winner publishes, so whatever races
+(a stop and a natural exit, two stops, a stop during the launch, a restart mid-stop), a
+run ends exactly once. A stop is stored as intent (kind, deadline, stage) and carried out
+by a task of the supervisor's, not by the request that asked for it: a client that goes
+away, or a server restarted during the grace period, does not cut it short.
 """
 
 from __future__ import annotations
@@ -11,26 +15,29 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import datetime
+from collections.abc import Coroutine
+from typing import Any
 
-from common.models import LIVE_STATUSES, Artifact
+from common.models import LIVE_STATUSES, RunStatus
 
-from ..errors import Conflict
-from ..executors.base import Executor, ExecutorError
+from ..errors import Conflict, ExecutorUnavailable, LaunchFailed
+from ..executors.base import Executor, ExecutorError, Launch, Prepared, ProcRef, Procs
 from ..storage.db import now_iso
-from ..storage.runs import RunRepository, RunRow
-from ..telemetry.run_telemetry import points_from_trainer_state
-from .artifacts import newest_checkpoint, scan_output_dir
-from .follower import Follower
-from .names import new_id
+from ..storage.runs import Guard, RunRepository, RunRow, StopKind
+from .artifacts import newest_checkpoint
+from .follower import Exited, Follower, Outcome, Vanished
 from .recorder import RunRecorder
+from .run_artifacts import RunArtifacts
 
 __all__ = ["Supervisor"]
 
 log = logging.getLogger("trainyard.supervisor")
 
-KILL_WAIT = 15.0
+KILL_WAIT = 15.0  # after SIGKILL, how long processes may take to be gone
 TERM_GRACE = 5.0  # SIGTERM's own minimum grace after a save signal used up the period
+FOLLOW_WAIT = 10.0  # after the last process is gone, how long the follower may drain
+CHECK_EVERY = 0.2  # how often a stop looks whether the run's processes are gone
+RETRY_CAP = 30.0
 
 
 def signal_number(name: str) -> int:
@@ -38,172 +45,318 @@ def signal_number(name: str) -> int:
     return int(getattr(signal.Signals, name if name.startswith("SIG") else f"SIG{name}"))
 
 
+def _ref(run: RunRow) -> ProcRef:
+    return ProcRef(run.id, run.container, run.wrapper_pid or 0, run.identity)
+
+
 class Supervisor:
     def __init__(self, *, runs: RunRepository, recorder: RunRecorder, executor: Executor,
-                 poll_interval: float) -> None:
+                 poll_interval: float, follow_retries: int = 12) -> None:
         self.runs = runs
         self.recorder = recorder
         self.executor = executor
         self.poll = poll_interval
+        self.follow_retries = follow_retries
+        self.artifacts = RunArtifacts(runs, recorder, executor)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._ended: dict[str, asyncio.Event] = {}
-        self._stopping: set[str] = set()
+        self._stops: dict[str, asyncio.Task[None]] = {}
+        self._launching: dict[str, asyncio.Event] = {}
+        self._outcomes: dict[str, Outcome] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._roots: dict[int, tuple[str, str]] = {}
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
-        """Pick up every run that was live when the server last stopped."""
+        """Take up every run that was live when the server last stopped: finish its launch
+        if the command started, follow it, and carry on with its stop if one was asked."""
         for run in await self.runs.live():
-            if run.pgid is None:
-                await self.end(run, "failed", None,
-                               "failed: the server stopped before the run's command started")
-            else:
-                await self.recorder.log(run.id, "server restarted; following the run again")
-                self.follow(run)
+            if run.status == "pending":
+                self._spawn(self._reconcile(run), f"reconcile-{run.id}")
+                continue
+            await self.recorder.log(run.id, "server restarted; following the run again")
+            self.follow(run)
+            if run.stop_request:
+                self._ensure_stop(run.id)
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._stops.values(), *self._background]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def live_roots(self) -> dict[int, tuple[str, str]]:
-        """Host pid of each followed run's root process -> (run id, project id)."""
+        """Host pid of each followed run's wrapper -> (run id, project id)."""
         return dict(self._roots)
 
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- launching --------------------------------------------------------------------
+    async def launch(self, run: RunRow, launch: Launch, prepared: Prepared) -> None:
+        """Start a stored ``pending`` run (its run_dir stored: the intent) and follow it."""
+        self._launching[run.id] = asyncio.Event()
+        on_where = f"in container {run.container!r}" if run.container else "on this host"
+        try:
+            try:
+                started = await self.executor.start(launch, prepared)
+            except ExecutorError as exc:
+                message = f"could not start the command {on_where}: {exc}"
+                await self.fail_launch(run.id, message)
+                raise LaunchFailed(message, details={"run_id": run.id,
+                                                     "container": run.container}) from exc
+            await self._running(run, started.pgid, started.wrapper_pid, started.identity,
+                                started.host_pid, f"started {on_where}, workdir "
+                                f"{prepared.workdir}: {run.start_command}")
+        finally:
+            self._launching.pop(run.id).set()
+
+    async def fail_launch(self, run_id: str, message: str) -> None:
+        await self.recorder.transition(run_id, "failed", message, guard="pending",
+                                       level="ERROR", completed_at=now_iso())
+
+    async def _running(self, run: RunRow, pgid: int, wrapper_pid: int, identity: str,
+                       host_pid: int | None, message: str) -> None:
+        won = await self.recorder.transition(
+            run.id, "running", f"{message} (process group {pgid})", guard="pending",
+            pgid=pgid, wrapper_pid=wrapper_pid, identity=identity or None, host_pid=host_pid,
+            started_at=now_iso())
+        fresh = await self.runs.get(run.id)
+        if won and fresh is not None:
+            self.follow(fresh)
+
+    async def _reconcile(self, run: RunRow) -> None:
+        """A run left ``pending`` by a server that stopped mid-launch: whoever makes its
+        claim folder first owns the launch, so the command either runs followed or never."""
+        self._launching[run.id] = asyncio.Event()
+        try:
+            await self._adopt(run)
+        finally:
+            self._launching.pop(run.id).set()
+        fresh = await self.runs.get(run.id)
+        if fresh is not None and fresh.status == "running" and fresh.stop_request:
+            self._ensure_stop(run.id)
+
+    async def _adopt(self, run: RunRow) -> None:
+        if not run.run_dir:
+            await self.fail_launch(run.id, "failed: the server stopped before the run's "
+                                            "command started")
+            return
+        files = self.executor.files(run.container)
+        started = None
+        attempt = 0
+        while started is None:
+            attempt += 1
+            try:
+                if await files.claim(run.run_dir):
+                    await self.fail_launch(run.id, "failed: the server stopped before the "
+                                                    "run's command started; it never will")
+                    return
+                started = await self.executor.adopt(run.container, run.run_dir)
+                if started is None and attempt > 8 and not (await self.executor.procs(
+                        ProcRef(run.id, run.container, 0, None))).any:
+                    await self.fail_launch(run.id, "failed: the run's wrapper claimed the "
+                                                   "launch but ended before the command started")
+                    return
+            except ExecutorError as exc:
+                log.warning("reconciling the launch of run %s: %s", run.id, exc)
+            if started is None:
+                await asyncio.sleep(min(RETRY_CAP, 0.05 * 2 ** attempt))
+        await self._running(run, started.pgid, started.wrapper_pid, started.identity,
+                            started.host_pid, "the server restarted mid-launch; the command "
+                                              "had started")
+
+    # -- following --------------------------------------------------------------------
     def follow(self, run: RunRow) -> None:
         self.recorder.project_of[run.id] = run.project_id
         if run.host_pid:
             self._roots[run.host_pid] = (run.id, run.project_id)
-        self._ended[run.id] = asyncio.Event()
         task = asyncio.create_task(self._follow(run), name=f"follow-{run.id}")
         self._tasks[run.id] = task
         task.add_done_callback(lambda _: self._forget(run))
 
     def _forget(self, run: RunRow) -> None:
         self._tasks.pop(run.id, None)
-        self.recorder.project_of.pop(run.id, None)
+        if run.id not in self._stops:
+            self.recorder.project_of.pop(run.id, None)
         if run.host_pid:
             self._roots.pop(run.host_pid, None)
 
-    # -- following --------------------------------------------------------------------
+    def _follower(self, run: RunRow) -> Follower:
+        async def procs() -> Procs:
+            return await self.executor.procs(_ref(run))
+        return Follower(run, files=self.executor.files(run.container), recorder=self.recorder,
+                        procs=procs, scan=self.artifacts.scan, poll=self.poll)
+
     async def _follow(self, run: RunRow) -> None:
+        failures = 0
         while True:
+            follower = self._follower(run)
             try:
-                await Follower(self, run).run()
-                return
+                outcome: Outcome = await follower.run()
+                break
             except asyncio.CancelledError:
                 raise
-            except ExecutorError as exc:
-                log.warning("following run %s: %s", run.id, exc)
-                if not await self.executor.alive(run.container, run.wrapper_pid or 0):
-                    await self.end(run, "failed", None, f"failed: {exc}")
-                    return
-                await asyncio.sleep(1.0)
-            except Exception:
-                log.exception("following run %s failed; retrying in 1 s", run.id)
-                await asyncio.sleep(1.0)
+            except Exception as exc:
+                failures += 1
+                log.warning("following run %s failed (%d): %s", run.id, failures, exc,
+                            exc_info=not isinstance(exc, ExecutorError))
+                if failures > self.follow_retries:
+                    outcome = Vanished(f"following the run failed {failures} times in a row; "
+                                       f"the last error: {exc}")
+                    break
+                await asyncio.sleep(min(RETRY_CAP, 0.5 * 2 ** failures))
             # Start again from what is stored: the offsets have moved on since `run` was
             # read, and lines read from the old ones would be stored twice.
             run = await self.runs.get(run.id) or run
             if run.status not in LIVE_STATUSES:
                 return
+        await self._conclude(run, outcome, follower)
 
-    async def scan(self, run: RunRow) -> list[Artifact]:
-        """Record the artifacts now in the run's output directory; return all of them."""
-        if run.output_dir:
-            files = self.executor.files(run.container)
-            # Trainers reuse an output directory across resumes: what predates this run
-            # belongs to an earlier one.
-            since = datetime.fromisoformat(run.created_at)
-            found = [f for f in await scan_output_dir(files, run.output_dir)
-                     if f.created_at >= since]
-            new = await self.runs.add_artifacts(run, [
-                Artifact(id=new_id("ckpt" if f.type == "checkpoint" else "art"), name=f.name,
-                         type=f.type, path=f.path, step=f.step, created_at=f.created_at,  # type: ignore[arg-type]
-                         tags=[], run_id=run.id)
-                for f in found
-            ])
-            if new:
-                await self.recorder.record(run.id, events=[("artifact", a) for a in new])
-                await self._exact_metrics(run, [a for a in new if a.type == "checkpoint"])
-        return await self.runs.artifacts(run.id)
-
-    async def _exact_metrics(self, run: RunRow, checkpoints: list[Artifact]) -> None:
-        """A dict line carries no step, so it was stored at the step the bar showed; the
-        newest checkpoint's trainer_state.json says exactly, and replaces the guesses."""
-        newest = max(checkpoints, key=lambda a: a.step or 0, default=None)
-        if newest is None or newest.step is None:
+    async def _conclude(self, run: RunRow, outcome: Outcome, follower: Follower) -> None:
+        """The follower saw the run end: end it, unless a stop owns its ending."""
+        self._outcomes[run.id] = outcome
+        if run.id in self._stops:
             return
-        files = self.executor.files(run.container)
-        raw = await files.read(f"{newest.path}/trainer_state.json", 0, 16 << 20)
-        points, _ = points_from_trainer_state(raw or b"")
-        if points:
-            keys = sorted({key for key, _, _ in points})
-            await self.runs.replace_metric_points(run.id, newest.step, keys, points)
+        if isinstance(outcome, Exited):
+            status: RunStatus = "completed" if outcome.code == 0 else "failed"
+            message = "completed" if outcome.code == 0 else f"failed: exit code {outcome.code}"
+            code: int | None = outcome.code
+        else:
+            status, message, code = "failed", f"failed: {outcome.reason}", None
+        await follower.finish(completed=status == "completed")
+        if await self.end(run.id, status, code, message, guard="live_unstopped"):
+            self._outcomes.pop(run.id, None)
+            return
+        fresh = await self.runs.get(run.id)
+        if fresh is not None and fresh.status in LIVE_STATUSES and fresh.stop_request:
+            self._ensure_stop(run.id)  # asked for while it ended: the stop ends it
+        else:
+            self._outcomes.pop(run.id, None)
 
-    async def end(self, run: RunRow, status: str, exit_code: int | None, message: str) -> None:
-        """Record how a run ended (a stop that was asked for decides its status)."""
-        fresh = await self.runs.get(run.id) or run
-        artifacts = await self.scan(fresh)
-        kept_id = None
-        if fresh.stop_request:
-            status = fresh.stop_request
-            kept = newest_checkpoint(artifacts)
-            if kept:
-                await self.runs.tag_artifact(kept.id, "kept")
-                kept_id = kept.id
-                message = f"{status}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"
-            else:
-                message = f"{status}; no complete checkpoint existed, so none was kept"
-        await self.recorder.status(run.id, status, f"run {message}",
-                                   level="ERROR" if status == "failed" else "INFO",
-                                   exit_code=exit_code, kept_artifact_id=kept_id,
-                                   completed_at=now_iso())
-        if event := self._ended.get(run.id):
-            event.set()
+    async def end(self, run_id: str, status: RunStatus, exit_code: int | None, message: str,
+                  *, guard: Guard) -> bool:
+        """Record how a run ended, if it is still live (True when this call ended it)."""
+        fresh = await self.runs.get(run_id)
+        if fresh is None or fresh.status not in LIVE_STATUSES:
+            return False
+        artifacts = await self.artifacts.scan(fresh)
+        kept = newest_checkpoint(artifacts) if status in ("canceled", "paused") else None
+        if status in ("canceled", "paused"):
+            message = (f"{status}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"
+                       if kept else f"{status}; no complete checkpoint existed, so none was "
+                                    "kept")
+        won = await self.recorder.transition(
+            run_id, status, f"run {message}", guard=guard,
+            level="ERROR" if status == "failed" else "INFO", exit_code=exit_code,
+            kept_artifact_id=kept.id if kept else None, completed_at=now_iso())
+        if won and kept:
+            await self.runs.tag_artifact(kept.id, "kept")
+        return won
 
     # -- stopping ---------------------------------------------------------------------
-    async def stop(self, run: RunRow, *, kind: str, grace: float,
-                   save_signal: str | None) -> None:
-        """Cancel or pause: optional save signal, SIGTERM to the group, grace, SIGKILL."""
+    async def stop(self, run: RunRow, *, kind: StopKind, grace: float) -> None:
+        """Cancel or pause: store the stop, then wait for the supervisor's stop task (which
+        goes on if this request does not)."""
         if run.status not in LIVE_STATUSES:
             raise Conflict(f"run {run.id} is already {run.status}", code="run_finished",
                            details={"status": run.status})
-        if run.id in self._stopping or run.pgid is None:
-            raise Conflict(f"run {run.id} is already stopping or still starting; try again",
-                           code="run_busy", details={"status": run.status})
-        self._stopping.add(run.id)
-        try:
-            await self._stop(run, kind, grace, save_signal)
-        finally:
-            self._stopping.discard(run.id)
-
-    async def _stop(self, run: RunRow, kind: str, grace: float, save_signal: str | None) -> None:
-        assert run.pgid is not None
-        ended = self._ended.setdefault(run.id, asyncio.Event())
-        deadline = time.monotonic() + grace
-        await self.runs.update(run.id, stop_request=kind)
+        if run.status == "running":
+            try:  # a stop that cannot reach the run changes nothing
+                await self.executor.procs(_ref(run))
+            except ExecutorError as exc:
+                raise ExecutorUnavailable(f"cannot reach run {run.id} to stop it: {exc}",
+                                          details={"run_id": run.id}) from exc
+        if not await self.runs.request_stop(run.id, kind, time.time() + grace):
+            fresh = await self.runs.get(run.id)
+            if fresh is None or fresh.status not in LIVE_STATUSES:
+                status = fresh.status if fresh else "gone"
+                raise Conflict(f"run {run.id} is already {status}", code="run_finished",
+                               details={"status": status})
+            raise Conflict(f"run {run.id} is already being {fresh.stop_request}",
+                           code="run_busy", details={"status": fresh.status,
+                                                     "stop_request": fresh.stop_request})
         verb = "cancel" if kind == "canceled" else "pause"
         await self.recorder.log(run.id, f"{verb} requested (grace {grace:g} s)")
-        if save_signal:
+        await asyncio.shield(self._ensure_stop(run.id))
+
+    def _ensure_stop(self, run_id: str) -> asyncio.Task[None]:
+        if (task := self._stops.get(run_id)) is None:
+            task = asyncio.create_task(self._stop(run_id), name=f"stop-{run_id}")
+            self._stops[run_id] = task
+            task.add_done_callback(lambda _: self._stops.pop(run_id, None))
+        return task
+
+    async def _stop(self, run_id: str) -> None:
+        if (launching := self._launching.get(run_id)) is not None:
+            await launching.wait()  # a stop during the launch starts once it has run
+        attempt = 0
+        while True:
+            try:
+                await self._carry_out_stop(run_id)
+                return
+            except ExecutorError as exc:  # the engine went away mid-stop: keep at it
+                attempt += 1
+                log.warning("stopping run %s: %s", run_id, exc)
+                if attempt == 1:
+                    await self.recorder.log(run_id, f"cannot reach the run to stop it ({exc}); "
+                                                    "retrying", "WARNING")
+                await asyncio.sleep(min(RETRY_CAP, 0.5 * 2 ** attempt))
+
+    async def _carry_out_stop(self, run_id: str) -> None:
+        run = await self.runs.get(run_id)
+        if run is None or run.status not in LIVE_STATUSES or run.stop_request is None:
+            return
+        kind: StopKind = run.stop_request
+        ref = _ref(run)
+        deadline = run.stop_deadline or time.time()
+        save_signal = run.env.get("TRAINYARD_SAVE_SIGNAL")
+        stage = run.stop_stage or "asked"
+        if stage == "asked" and save_signal:
             # The trainer saves, then stops by itself: let it finish cleanly (a final save
             # may follow the checkpoint) for as long as the grace period allows.
-            await self.executor.signal(run.container, run.pgid, signal_number(save_signal))
-            await self.recorder.log(run.id, f"sent {save_signal}: waiting up to {grace:g} s "
-                                            "for a checkpoint and a clean exit")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), max(0.0, deadline - time.monotonic()))
-            deadline = max(deadline, time.monotonic() + TERM_GRACE)
-        if not ended.is_set():
-            await self.executor.signal(run.container, run.pgid, signal.SIGTERM)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), max(0.0, deadline - time.monotonic()))
-        if not ended.is_set():
-            await self.recorder.log(run.id, "still running after the grace period; sent "
+            await self.executor.procs(ref, signal_number(save_signal))
+            await self.runs.update(run_id, stop_stage="save")
+            await self.recorder.log(run_id, f"sent {save_signal}: waiting up to "
+                                            f"{max(0.0, deadline - time.time()):.0f} s for a "
+                                            "checkpoint and a clean exit")
+            stage = "save"
+        if stage == "save":
+            await self._wait_gone(ref, deadline)
+            deadline = max(deadline, time.time() + TERM_GRACE)
+        if stage in ("asked", "save"):
+            await self.executor.procs(ref, signal.SIGTERM)
+            await self.runs.update(run_id, stop_stage="term", stop_deadline=deadline)
+        procs = await self._wait_gone(ref, deadline)
+        if procs.any:
+            await self.runs.update(run_id, stop_stage="kill")
+            await self.recorder.log(run_id, "still running after the grace period; sent "
                                             "SIGKILL", "WARNING")
-            await self.executor.signal(run.container, run.pgid, signal.SIGKILL)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), KILL_WAIT)
-        if not ended.is_set():  # the follower could not see an exit: record the stop anyway
-            await self.end(run, kind, None, kind)
+            give_up = time.monotonic() + KILL_WAIT
+            while procs.any and time.monotonic() < give_up:
+                procs = await self.executor.procs(ref, signal.SIGKILL)
+                if procs.any:
+                    await asyncio.sleep(CHECK_EVERY / 2)
+        if procs.others:
+            await self.recorder.log(run_id, f"{procs.others} process(es) of the run outlived "
+                                            "SIGKILL", "ERROR")
+        if (task := self._tasks.get(run_id)) is not None:
+            # The follower reads out the last lines and sees the exit; then the stop ends it.
+            done, _ = await asyncio.wait([task], timeout=FOLLOW_WAIT)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        outcome = self._outcomes.pop(run_id, None)
+        code = outcome.code if isinstance(outcome, Exited) else None
+        await self.end(run_id, kind, code, kind, guard="live")
+        self.recorder.project_of.pop(run_id, None)
+
+    async def _wait_gone(self, ref: ProcRef, until: float) -> Procs:
+        """Look until no process of the run is left, or until ``until`` (epoch)."""
+        while True:
+            procs = await self.executor.procs(ref)
+            if not procs.any or time.time() >= until:
+                return procs
+            await asyncio.sleep(min(CHECK_EVERY, max(0.0, until - time.time())))

@@ -5,22 +5,40 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from itertools import count, repeat
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from common.models import Artifact, LogEntry, RunSummary
+from common.models import Artifact, LogEntry, RunStatus, RunSummary
 
 from .db import Database, now_iso
 
-__all__ = ["Committed", "LogRow", "RunRepository", "RunRow"]
+__all__ = ["Busy", "Committed", "Guard", "LogRow", "RunRepository", "RunRow", "StopKind"]
 
 _json = msgspec.json.encode
 _dict_decode = msgspec.json.Decoder(dict[str, Any]).decode
 _list_decode = msgspec.json.Decoder(list[str]).decode
 
-# A log row as inserted: (stream, level, message); seq and timestamp are added on insert.
-LogRow = tuple[str, str, str]
+# A log row as inserted: (stream, level, message), or with the time it was written when
+# that is known and is not now (lines read after a restart); seq is added on insert.
+LogRow = tuple[str, str, str] | tuple[str, str, str, str]
+StopKind = Literal["canceled", "paused"]
+StopStage = Literal["asked", "save", "term", "kill"]
+# Which runs a write may change: a transition happens only from a live status, so
+# whatever races (stop vs exit, two stops, a restart mid-stop), one wins and one only.
+Guard = Literal["pending", "live", "live_unstopped"]
+_GUARDS: dict[str, str] = {
+    "pending": "status = 'pending'",
+    "live": "status IN ('pending', 'running')",
+    "live_unstopped": "status IN ('pending', 'running') AND stop_request IS NULL",
+}
+
+
+class Busy(msgspec.Struct, frozen=True):
+    """Why a run may not be inserted now: another live run holds what it needs."""
+
+    reason: Literal["output_dir", "resumed"]
+    run_id: str
 
 
 _JSON_COLUMNS = ("env", "metrics", "progress_info", "gpu")
@@ -46,7 +64,7 @@ class RunRow(msgspec.Struct, kw_only=True):
 
     id: str
     project_id: str
-    status: str
+    status: RunStatus
     start_command: str
     env: dict[str, str]
     executor: str
@@ -58,7 +76,7 @@ class RunRow(msgspec.Struct, kw_only=True):
     wrapper_pid: int | None
     exit_code: int | None
     status_message: str | None
-    stop_request: str | None
+    stop_request: StopKind | None
     progress: float
     metrics: dict[str, Any]
     resume_source_artifact_id: str | None
@@ -76,6 +94,10 @@ class RunRow(msgspec.Struct, kw_only=True):
     updated_at: str
     started_at: str | None
     completed_at: str | None
+    stop_deadline: float | None = None
+    stop_stage: StopStage | None = None
+    identity: str | None = None
+    clock_offset: int = 0
 
     def summary(self) -> RunSummary:
         return msgspec.convert(
@@ -115,8 +137,9 @@ _SUMMARY_COLUMNS = (
 # every step, so on a worker thread each row had to win it back from the event loop.
 _INSERT_LINES = (
     "INSERT INTO log_lines (run_id, seq, ts, stream, level, message) "
-    "SELECT ?1, ?2 + key, ?3, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]') FROM json_each(?4)")
+    "SELECT ?1, ?2 + key, coalesce(json_extract(value, '$[3]'), ?3), "
+    "json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+    "FROM json_each(?4)")
 
 
 class RunRepository:
@@ -126,20 +149,32 @@ class RunRepository:
         self.on_project_change = on_project_change  # a new run changes its project's row
 
     # -- runs -------------------------------------------------------------------------
-    async def insert(self, run: RunRow) -> None:
-        """Insert a new run and count it in its project's ``runs_started``."""
+    async def insert(self, run: RunRow) -> Busy | None:
+        """Insert a new run and count it in its project's ``runs_started``, unless a live
+        run writes the same output directory or already resumes the same parent (checked
+        in the same transaction, so two launches at once cannot both pass)."""
         data = msgspec.structs.asdict(run)
         for column in _JSON_COLUMNS:
             data[column] = _json(data[column]).decode()
         columns = ", ".join(data)
         marks = ", ".join("?" for _ in data)
         async with self.db.transaction() as tx:
+            for reason, column, value in (("output_dir", "output_dir", run.output_dir),
+                                          ("resumed", "parent_run_id", run.parent_run_id)):
+                if value is None:
+                    continue
+                cur = await tx.execute(
+                    f"SELECT id FROM runs WHERE {column} = ? AND "
+                    "status IN ('pending', 'running') LIMIT 1", (value,))
+                if (row := await cur.fetchone()) is not None:
+                    return Busy(reason, row[0])  # type: ignore[arg-type]
             await tx.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(data.values()))
             await tx.execute(
                 "UPDATE projects SET runs_started = runs_started + 1, updated_at = ? WHERE id = ?",
                 (run.created_at, run.project_id),
             )
         self.on_project_change()
+        return None
 
     async def get(self, run_id: str) -> RunRow | None:
         row = await self.db.fetch_one("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -151,11 +186,15 @@ class RunRepository:
         )
         return [_run(row) for row in rows]
 
-    async def live_sharing_output(self, output_dir: str, except_id: str) -> list[str]:
-        rows = await self.db.fetch_all(
-            "SELECT id FROM runs WHERE status IN ('pending', 'running') AND output_dir = ? "
-            "AND id != ?", (output_dir, except_id))
-        return [row[0] for row in rows]
+    async def request_stop(self, run_id: str, kind: StopKind, deadline: float) -> bool:
+        """Store a stop: only for a live run that no stop has claimed yet."""
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE runs SET stop_request = ?, stop_deadline = ?, stop_stage = 'asked', "
+                f"updated_at = ? WHERE id = ? AND {_GUARDS['live_unstopped']}",
+                (kind, deadline, now_iso(), run_id))
+            return cur.rowcount == 1
+        return await self.db.write(write, rows=1)
 
     async def list_for_project(self, project_id: str, status: str | None = None
                                ) -> list[RunSummary]:
@@ -178,20 +217,27 @@ class RunRepository:
                      events: Sequence[tuple[str, bytes]] = (),
                      offsets: dict[str, int] | None = None,
                      fields: dict[str, Any] | None = None,
-                     points: Sequence[tuple[str, int, float]] = ()) -> Committed:
+                     points: Sequence[tuple[str, int, float]] = (),
+                     guard: Guard | None = None) -> Committed | None:
         """Append log lines, events and metric points in one transaction, numbered from
         the run's sequence, with the file offsets they were read up to and any run fields
         that changed.
 
-        Lines and offsets commit together, so a crash never loses or repeats a line.
+        Lines and offsets commit together, so a crash never loses or repeats a line. With
+        a ``guard``, nothing is written (None) unless the run's row passes it.
         """
         ts = now_iso()
         sets = {f"{stream}_offset": offset for stream, offset in (offsets or {}).items()}
         sets.update(_encode_fields(fields or {}))
         batch = _json(rows) if rows else None
 
-        def write(conn: sqlite3.Connection) -> int:
-            found = conn.execute("SELECT last_seq FROM runs WHERE id = ?", (run_id,)).fetchone()
+        where = f" AND {_GUARDS[guard]}" if guard else ""
+
+        def write(conn: sqlite3.Connection) -> int | None:
+            found = conn.execute(f"SELECT last_seq FROM runs WHERE id = ?{where}",
+                                 (run_id,)).fetchone()
+            if guard and found is None:
+                return None
             first: int = (found[0] if found else 0) + 1
             if batch is not None:
                 conn.execute(_INSERT_LINES, (run_id, first, ts, batch))
@@ -211,9 +257,15 @@ class RunRepository:
             return first
 
         first = await self.db.write(write, rows=len(rows) + len(events) + len(points))
-        # zip, not a comprehension: this runs once per log line on the ingest path.
-        lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
-                         strict=False)) if rows else []
+        if first is None:
+            return None
+        if any(len(row) == 4 for row in rows):
+            lines = [(run_id, seq, row[3] if len(row) == 4 else ts, *row[:3])
+                     for seq, row in enumerate(rows, first)]
+        else:
+            # zip, not a comprehension: this runs once per log line on the ingest path.
+            lines = list(zip(repeat(run_id), count(first), repeat(ts), *zip(*rows, strict=True),
+                             strict=False)) if rows else []
         numbered = [(seq, kind, data) for seq, (kind, data)
                     in enumerate(events, first + len(rows))]
         return Committed(ts=ts, lines=lines, events=numbered)

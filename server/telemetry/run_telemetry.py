@@ -105,15 +105,20 @@ class RunTelemetry:
         if parsed.metrics:
             guessed = parsed.step is None
             shown = self.tracker.info.current_step or 0
+            total = self.tracker.info.total_steps
             for key, value in parsed.metrics.items():
+                self.latest[key] = value
                 step = parsed.step if parsed.step is not None else shown
                 if guessed and step <= self._last_step.get(key, -1):
+                    if self.catching_up:
+                        continue  # a backlog's bar ran ahead: no step to put it at
                     # The bar lagged behind (it redraws at most every 0.1 s): two values
-                    # of one metric never share a step.
+                    # of one metric never share a step, and none is past the last step.
                     step = self._last_step[key] + 1
+                    if total and step > total:
+                        continue
                 self._last_step[key] = step
                 self.points[(key, step)] = value
-                self.latest[key] = value
 
     def take(self, *, force: bool = False) -> tuple[list[tuple[str, Any]], dict[str, Any],
                                                     list[tuple[str, int, float]]]:

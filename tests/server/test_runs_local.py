@@ -127,8 +127,8 @@ async def test_cancel_stops_the_whole_group_and_keeps_the_newest_checkpoint(
         client: TrainyardClient) -> None:
     run_id = await _long_run(client, "cancel")
     await wait_until(lambda: _checkpoint_seen(client, "cancel", run_id), what="a checkpoint")
-    pgid = (await client.get_run("cancel", run_id)).logs
     detail = await client.cancel("cancel", run_id, grace_seconds=10)
+    pgid = await all_logs(client, "cancel", run_id)
     assert detail.status == "canceled" and detail.completed_at
     checkpoints = [a for a in detail.artifacts if a.type == "checkpoint"]
     newest = max(checkpoints, key=lambda a: a.step or 0)
@@ -284,8 +284,8 @@ async def test_a_burst_then_a_trickle_is_stored_once_in_order(server: Server,
 
 async def test_runs_list_newest_first_with_status_filter(client: TrainyardClient) -> None:
     await client.create_project(project_body("listing"))
-    ok = await client.start_run("listing", RunCreate("true"))
-    bad = await client.start_run("listing", RunCreate("false"))
+    ok = await client.start_run("listing", RunCreate("true", output_dir="saves/ok"))
+    bad = await client.start_run("listing", RunCreate("false", output_dir="saves/bad"))
     await wait_for_status(client, "listing", bad.id, {"failed"})
     await wait_for_status(client, "listing", ok.id, {"completed"})
     assert [r.id for r in await client.list_runs("listing")] == [bad.id, ok.id]

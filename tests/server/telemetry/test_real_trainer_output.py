@@ -50,8 +50,13 @@ def test_full_hf_runs(name: str) -> None:
     info = telemetry.tracker.info
     assert (info.current_step, info.total_steps) == (60, 60) and info.progress == 1.0
     got = series(telemetry)
-    assert len(got["loss"]) == 12  # logged every 5 steps
-    assert len(got["eval_loss"]) == 3  # evaluated every 20
+    # Fed stream after stream, the bar is at 60 before the first dict is read: no step is
+    # invented past the last one for what cannot be placed (the checkpoints'
+    # trainer_state.json gives the exact steps, see below; a run followed live or read
+    # back with the wrapper's clock interleaves the streams as they were written).
+    assert got["loss"] and all(step <= 60 for step, _ in got["loss"])
+    assert got["eval_loss"] and all(step <= 60 for step, _ in got["eval_loss"])
+    assert {"loss", "eval_loss"} <= telemetry.latest.keys()
     assert "train_runtime" in telemetry.latest
     # v5 prints '5.542' (strings), v4 prints 5.3685: both end up as floats.
     assert all(isinstance(v, float) for _, v in got["loss"])
