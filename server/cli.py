@@ -15,9 +15,8 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
-    from .fastpath import with_fast_paths
 
-    app = with_fast_paths(create_app(settings))
+    app = create_app(settings)
     print(f"trainyard: serving on http://{settings.host}:{settings.port} "
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
