@@ -60,9 +60,11 @@ class RunRecorder:
                      offsets: dict[str, int] | None = None,
                      fields: dict[str, Any] | None = None,
                      points: Sequence[tuple[str, int, float]] = (),
-                     guard: Guard | None = None) -> Committed | None:
+                     guard: Guard | None = None,
+                     project: dict[str, Any] | None = None) -> Committed | None:
         """Store, then publish; with a ``guard`` the run's row may refuse it (None), and
-        then nothing is stored or published."""
+        then nothing is stored or published. ``project``: what changed in the run's
+        project row, for list views to update in place."""
         encoded = [(kind, _encode(data)) for kind, data in events]
         committed = await self.runs.append(run_id, rows, events=encoded, offsets=offsets,
                                            fields=fields, points=points, guard=guard)
@@ -75,9 +77,9 @@ class RunRecorder:
                 self.hub.publish(run_id, frames)
         for _, kind, data in committed.events:
             if kind in ("status", "progress"):
-                project = self.project_of.get(run_id, "")
-                payload = b'{"run_id":"%s","project_id":"%s","data":%s}' % (
-                    run_id.encode(), project.encode(), data)
+                changed = b',"project":%s' % _encode(project) if project else b""
+                payload = b'{"run_id":"%s","project_id":"%s","data":%s%s}' % (
+                    run_id.encode(), self.project_of.get(run_id, "").encode(), data, changed)
                 self.changes.publish(f"run.{kind}", payload)
         return committed
 
@@ -85,14 +87,15 @@ class RunRecorder:
         await self.record(run_id, [("system", level, message)])
 
     async def transition(self, run_id: str, status: RunStatus, message: str | None, *,
-                         guard: Guard, level: str = "INFO", **fields: Any) -> bool:
+                         guard: Guard, level: str = "INFO",
+                         project: dict[str, Any] | None = None, **fields: Any) -> bool:
         """Change status, only if the run's row passes ``guard``: the log line, the
         ``status`` event and the row commit together, and only the winner publishes."""
         data = {"status": status, "message": message,
                 **{k: v for k, v in fields.items() if k in ("exit_code", "completed_at",
                                                             "kept_artifact_id")}}
         rows: list[LogRow] = [("system", level, message)] if message else []
-        committed = await self.record(run_id, rows, events=[("status", data)], guard=guard,
-                                      fields={"status": status, "status_message": message,
-                                              **fields})
+        committed = await self.record(
+            run_id, rows, events=[("status", data)], guard=guard, project=project,
+            fields={"status": status, "status_message": message, **fields})
         return committed is not None

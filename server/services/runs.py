@@ -171,10 +171,13 @@ class RunService:
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
             started_at=None, completed_at=None,
         )
-        if (busy := await self.runs.insert(run)) is not None:
-            raise _busy_conflict(busy, output_dir)
+        runs_started = await self.runs.insert(run)
+        if isinstance(runs_started, Busy):
+            raise _busy_conflict(runs_started, output_dir)
         self.recorder.project_of[run_id] = project.id
-        await self.recorder.transition(run_id, "pending", "Run created", guard="pending")
+        await self.recorder.transition(
+            run_id, "pending", "Run created", guard="pending",
+            project={"runs_started": runs_started, "updated_at": now})
         await self.recorder.log(
             run_id, f"dataset {project.dataset_name!r} found at {resolved.dataset}; "
                     f"training YAML {project.training_yaml_name!r} at {resolved.training_yaml}")

@@ -149,8 +149,8 @@ class RunRepository:
         self.on_project_change = on_project_change  # a new run changes its project's row
 
     # -- runs -------------------------------------------------------------------------
-    async def insert(self, run: RunRow) -> Busy | None:
-        """Insert a new run and count it in its project's ``runs_started``, unless a live
+    async def insert(self, run: RunRow) -> Busy | int:
+        """Insert a new run and count it in its project's ``runs_started`` (returned), unless a live
         run writes the same output directory or already resumes the same parent (checked
         in the same transaction, so two launches at once cannot both pass)."""
         data = msgspec.structs.asdict(run)
@@ -173,8 +173,11 @@ class RunRepository:
                 "UPDATE projects SET runs_started = runs_started + 1, updated_at = ? WHERE id = ?",
                 (run.created_at, run.project_id),
             )
+            cur = await tx.execute("SELECT runs_started FROM projects WHERE id = ?",
+                                   (run.project_id,))
+            counted = await cur.fetchone()
         self.on_project_change()
-        return None
+        return int(counted[0]) if counted else 0
 
     async def get(self, run_id: str) -> RunRow | None:
         row = await self.db.fetch_one("SELECT * FROM runs WHERE id = ?", (run_id,))

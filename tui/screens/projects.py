@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Input
 
 from common.client import ServerEvent
@@ -21,7 +22,13 @@ from .project_form import ProjectForm
 
 __all__ = ["ProjectsScreen", "matches"]
 
-REFETCH_DELAY = 0.3  # seconds: run changes come in bursts; one refetch per burst
+
+
+class _RunCounts(msgspec.Struct):
+    """What a run's creation changes in its project's row (``run.status`` events)."""
+
+    runs_started: int
+    updated_at: datetime
 
 
 def matches(project: ProjectSummary, needle: str) -> bool:
@@ -56,7 +63,6 @@ class ProjectsScreen(ViewScreen):
         super().__init__()
         self.projects: dict[str, ProjectSummary] = {}
         self.show_archived = False
-        self._refetch: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="/ filter by name, owner, task, tag…", compact=True,
@@ -85,11 +91,14 @@ class ProjectsScreen(ViewScreen):
             self.post_message(self.Changed(msgspec.convert(event.data, ProjectSummary)))
         elif event.event == "reset":  # connected, or back after a restart: fetch it all
             self._load()
-        elif event.event == "run.status":
-            # A run started or ended somewhere: run counts and update times moved.
-            if self._refetch is not None:
-                self._refetch.stop()
-            self._refetch = self.set_timer(REFETCH_DELAY, self._load)
+        elif event.event == "run.status" and "project" in event.data:
+            # A run was created: its project's run count and update time moved.
+            project = self.projects.get(event.data["project_id"])
+            if project is not None:
+                changed = msgspec.convert(event.data["project"], _RunCounts)
+                self.post_message(self.Changed(msgspec.structs.replace(
+                    project, runs_started=changed.runs_started,
+                    updated_at=changed.updated_at)))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from common.client import TrainyardClient
-from common.models import ProjectUpdate
+from common.models import ProjectUpdate, RunCreate
 from tests.conftest import Server, project_body
 from tests.tui.helpers import SIZE, live_app, screen_text, wait_for, wait_for_text
 from tui.screens.project import ProjectScreen
@@ -61,3 +61,20 @@ async def test_create_a_project_from_the_form(server: Server, client: TrainyardC
         assert created.tags == ["a", "b"] and created.owner == "LL"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen))
+
+
+async def test_a_run_started_elsewhere_updates_the_row_in_place(
+        server: Server, client: TrainyardClient) -> None:
+    await client.create_project(project_body("counted"))
+    app = live_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, "counted")
+        screen = app.screen
+        assert isinstance(screen, ProjectsScreen)
+        loads = []
+        original = screen._load
+        screen._load = lambda: loads.append(1) or original()  # type: ignore[method-assign]
+        await client.start_run("counted", RunCreate("true"))
+        await wait_for(pilot, lambda: next(iter(screen.projects.values())).runs_started == 1,
+                       what="the run counted")
+        assert loads == []  # from the event itself, not a refetch of the whole list
