@@ -217,3 +217,30 @@ async def test_an_engine_restart_while_reading_through_it_repeats_no_line(
     finally:
         srv.stop()
         docker("rm", "-f", unshared, check=False)
+
+
+async def test_engine_restart_a_stop_while_the_engine_is_down_is_503(
+        dserver: Server) -> None:
+    engine = str(REPO / "scripts" / "docker-engine.sh")
+    async with dserver.client() as api:
+        await api.create_project(project_body("engine-down"))
+        run = await api.start_run("engine-down", RunCreate(
+            "for i in $(seq 1 60); do echo tick-$i; sleep 0.1; done"))
+
+        async def ticking() -> bool:
+            return any(e.message == "tick-3" for e in await all_logs(api, "engine-down", run.id))
+
+        await wait_until(ticking, what="output")
+        down = subprocess.run([engine, "down"], capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stderr
+        try:
+            with pytest.raises(ApiError) as err:
+                await api.cancel("engine-down", run.id, grace_seconds=1)
+            assert err.value.status_code == 503 and err.value.code == "executor_unavailable"
+            assert (await api.get_run("engine-down", run.id)).status == "running"
+        finally:
+            up = subprocess.run([engine, "up"], capture_output=True, text=True, timeout=120)
+            assert up.returncode == 0, up.stderr
+        done = await wait_for_status(api, "engine-down", run.id, {"completed", "failed",
+                                                                   "canceled"})
+        assert done.status == "completed"  # no stale stop request turned it into canceled
