@@ -20,6 +20,7 @@ __all__ = [
     "ErrorBody",
     "GpuDevice",
     "GpuHistoryPoint",
+    "GpuHolder",
     "GpuProcess",
     "GpuSnapshot",
     "LogEntry",
@@ -31,12 +32,15 @@ __all__ = [
     "ProjectStatus",
     "ProjectSummary",
     "ProjectUpdate",
+    "Queue",
+    "QueuedRun",
     "ResumeRequest",
     "RunCreate",
     "RunDetail",
     "RunGpu",
     "RunStatus",
     "RunSummary",
+    "RunUpdate",
 ]
 
 ProjectStatus = Literal["active", "archived"]
@@ -56,6 +60,8 @@ SignalName = Annotated[str, Meta(pattern=r"^(SIG)?[A-Z0-9]{2,8}$")]
 EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
 Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
+GpuCount = Annotated[int, Meta(ge=0, le=1024)]
+Priority = Annotated[int, Meta(ge=-1000, le=1000)]
 # A folder relative to the run's working directory, e.g. ``saves/sweep-lr2e-5``.
 OutputDir = Annotated[str, Meta(min_length=1, max_length=1024)]
 
@@ -115,6 +121,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     workdir: Line | None = None
     output_dir: Line | None = None
     save_signal: SignalName | None = None
+    gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -136,6 +143,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     workdir: Line | msgspec.UnsetType | None = msgspec.UNSET
     output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
+    gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -169,6 +177,7 @@ class ProjectSummary(Struct, kw_only=True):
     workdir: str | None = None
     output_dir: str | None = None
     save_signal: str | None = None
+    gpus: int | None = None
 
 
 class Artifact(Struct, kw_only=True):
@@ -282,6 +291,42 @@ class RunSummary(Struct, kw_only=True):
     parent_run_id: str | None = None
     exit_code: int | None = None
     status_message: str | None = None
+    gpus: int | None = None  # GPUs asked for (None: no placement)
+    priority: int = 0
+    gpu_ids: list[int] | None = None  # the GPUs it was given
+    queue_position: int | None = None  # 1-based, while it waits for GPUs
+    pending_reason: str | None = None  # why it waits, in plain words
+
+
+class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Body of ``PATCH .../runs/{run_id}``: only the fields present change."""
+
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+
+
+class QueuedRun(Struct, kw_only=True):
+    run_id: str
+    project_id: str
+    position: int
+    priority: int
+    gpus: int
+    waiting_since: datetime
+    reason: str | None = None
+
+
+class GpuHolder(Struct, kw_only=True):
+    index: int
+    uuid: str
+    run_id: str | None = None  # the live run it was given to
+    foreign: list[str] = msgspec.field(default_factory=list)  # processes outside Trainyard
+    readable: bool = True
+
+
+class Queue(Struct, kw_only=True):
+    """``GET /queue``: runs waiting for GPUs, in the order they will start."""
+
+    runs: list[QueuedRun]
+    gpus: list[GpuHolder]
 
 
 class RunDetail(RunSummary, kw_only=True):
@@ -311,6 +356,8 @@ class RunCreate(Struct, forbid_unknown_fields=True):
     # Replaces the training YAML's for this run; reaches the command as env
     # TRAINYARD_OUTPUT_DIR and as {output_dir}. One live run per output directory.
     output_dir: OutputDir | None = None
+    gpus: GpuCount | None = None  # None: the project's `gpus`; None there too: no placement
+    priority: Priority = 0  # higher starts first; then arrival
 
     def __post_init__(self) -> None:
         if not self.start_command.strip():
@@ -322,6 +369,8 @@ class ResumeRequest(Struct, forbid_unknown_fields=True):
     start_command: Command | None = None
     env: dict[EnvKey, EnvValue] | None = None
     output_dir: OutputDir | None = None  # default: the resumed run's
+    gpus: GpuCount | None = None  # default: the resumed run's
+    priority: Priority | None = None  # default: the resumed run's
 
     def __post_init__(self) -> None:
         check_output_dir(self.output_dir)

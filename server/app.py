@@ -24,10 +24,12 @@ from .executors.local import LocalExecutor
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
+from .routes.queue import QueueController
 from .routes.runs import RunController
 from .routes.streams import StreamController
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
+from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
@@ -63,12 +65,19 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
     sampler = GpuSampler(reader=gpu_reader, interval=settings.gpu_interval, runs=runs,
                          recorder=recorder, channel=gpu_channel,
                          live_roots=supervisor.live_roots)
+    queue = GpuQueue(runs=runs, supervisor=supervisor, changes=changes,
+                     snapshot=lambda: sampler.snapshot, busy_mib=settings.gpu_busy_mib,
+                     backfill_seconds=settings.backfill_seconds,
+                     interval=max(settings.gpu_interval, 0.2))
+    supervisor.on_ended = queue.poke
     return Services(
         settings=settings, db=db, auth=TokenAuth(db, settings.token), projects=projects,
         runs=runs, executor=executor, supervisor=supervisor,
         run_service=RunService(settings=settings, projects=projects, runs=runs,
-                               executor=executor, supervisor=supervisor, recorder=recorder),
+                               executor=executor, supervisor=supervisor, recorder=recorder,
+                               queue=queue),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
+        queue=queue,
     )
 
 
@@ -87,6 +96,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
         await services.supervisor.start()
         await services.sampler.start()
+        await services.queue.start()
         keepalives = asyncio.create_task(keepalive(KEEPALIVE_SECONDS), name="sse-keepalive")
         # Long-lived objects from start-up need no more scanning by the collector; with
         # fan-out to many stream clients its young-generation passes were ~17% of the time.
@@ -96,13 +106,14 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             yield
         finally:
             keepalives.cancel()
+            await services.queue.close()
             await services.sampler.close()
             await services.supervisor.close()
             await services.executor.close()
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
-                                           GpuController],
+                                           GpuController, QueueController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],

@@ -39,6 +39,8 @@ class Settings:
     yaml_dirs: tuple[str, ...] = (".", "configs")
     poll_interval: float = 0.2
     follow_retries: int = 12  # failures in a row before a run that cannot be followed fails
+    gpu_busy_mib: int = 1024  # a process outside Trainyard using more makes its GPU busy
+    backfill_seconds: float = 300.0  # how long a blocked run lets smaller ones pass it
     gpu_interval: float = 1.0
     gpu_source: str = "nvml"
     sse_queue: int = 1024
@@ -76,6 +78,11 @@ class Settings:
                                  d.poll_interval, 0.01, 10.0),
             follow_retries=_int("TRAINYARD_FOLLOW_RETRIES", get("TRAINYARD_FOLLOW_RETRIES"),
                                 d.follow_retries, 0, 1000),
+            gpu_busy_mib=_int("TRAINYARD_GPU_BUSY_MIB", get("TRAINYARD_GPU_BUSY_MIB"),
+                              d.gpu_busy_mib, 0, 1 << 30),
+            backfill_seconds=_float("TRAINYARD_BACKFILL_SECONDS",
+                                    get("TRAINYARD_BACKFILL_SECONDS"), d.backfill_seconds,
+                                    0.0, 7 * 86400.0),
             gpu_interval=_float("TRAINYARD_GPU_INTERVAL", get("TRAINYARD_GPU_INTERVAL"),
                                 d.gpu_interval, 0.1, 3600.0),
             sse_queue=_int("TRAINYARD_SSE_QUEUE", get("TRAINYARD_SSE_QUEUE"), d.sse_queue, 1,

@@ -9,6 +9,7 @@ from .config import Settings
 from .executors.base import Executor
 from .services.events import RingChannel
 from .services.fanout import RunHub
+from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
@@ -35,3 +36,4 @@ class Services:
     gpu_channel: RingChannel
     recorder: RunRecorder
     sampler: GpuSampler
+    queue: GpuQueue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -16,6 +16,7 @@ from common.models import (
     RunDetail,
     RunStatus,
     RunSummary,
+    RunUpdate,
 )
 
 from ..state import Services
@@ -39,6 +40,12 @@ class RunController(Controller):
                     data: JSONBody[RunCreate]) -> RunDetail:
         """Check the dataset and YAML, then start the command detached in the container."""
         return await services.run_service.launch(project_reference, data)
+
+    @patch("/{run_id:str}", operation_id="updateRun", responses=responses(400, 401, 404, 409))
+    async def update(self, services: Svc, project_reference: Ref, run_id: RunId,
+                     data: JSONBody[RunUpdate]) -> RunDetail:
+        """Change a waiting run's ``priority`` (409 once it has started)."""
+        return await services.run_service.update(project_reference, run_id, data)
 
     @get(operation_id="listRuns", responses=responses(400, 401, 404))
     async def list(self, services: Svc, project_reference: Ref,
@@ -110,4 +117,5 @@ class RunController(Controller):
         return await services.run_service.resume(
             project_reference, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
-            env=data.env if data else None, output_dir=data.output_dir if data else None)
+            env=data.env if data else None, output_dir=data.output_dir if data else None,
+            gpus=data.gpus if data else None, priority=data.priority if data else None)

@@ -22,6 +22,7 @@ from common.models import (
     RunDetail,
     RunGpu,
     RunSummary,
+    RunUpdate,
 )
 
 from ..config import Settings
@@ -31,6 +32,7 @@ from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import Busy, RunRepository, RunRow, StopKind
 from .artifacts import newest_checkpoint
+from .gpu_queue import GpuQueue
 from .names import new_id
 from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
@@ -60,6 +62,7 @@ class RunService:
     executor: Executor
     supervisor: Supervisor
     recorder: RunRecorder
+    queue: GpuQueue
 
     # -- reading ----------------------------------------------------------------------
     async def require_run(self, project_ref: str, run_id: str) -> RunRow:
@@ -134,6 +137,14 @@ class RunService:
         resolved = resolve_resources(project, root=self.settings.workspace_root,
                                      dataset_dirs=self.settings.dataset_dirs,
                                      yaml_dirs=self.settings.yaml_dirs)
+        gpus = data.gpus if data.gpus is not None else project.gpus
+        if gpus is not None:
+            have, why = self.queue.count()
+            if gpus > have:
+                raise InvalidRequest(
+                    f"the run asks for {gpus} GPUs and this server has {have}"
+                    + (f" ({why})" if why else ""), code="not_enough_gpus",
+                    details={"asked": gpus, "available": have})
         run_id = new_id("run")
         workdir = project.workdir or self.settings.workdir
         container = (project.container or self.settings.container
@@ -169,7 +180,7 @@ class RunService:
             resume_source_artifact_id=resume_from.id if resume_from else None,
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
-            started_at=None, completed_at=None,
+            started_at=None, completed_at=None, gpus=gpus, priority=data.priority,
         )
         runs_started = await self.runs.insert(run)
         if isinstance(runs_started, Busy):
@@ -190,6 +201,11 @@ class RunService:
         if not output_dir:
             await self.recorder.log(run_id, "the training YAML sets no output_dir: "
                                             "checkpoints will not be tracked", "WARNING")
+        if gpus is not None:
+            await self.recorder.log(run_id, f"asks for {gpus} GPU{'s' if gpus != 1 else ''} "
+                                            f"(priority {data.priority}): queued")
+            self.queue.poke()
+            return await self.detail(run)
         await self.supervisor.launch(run, Launch(
             run_id=run_id, command=command, env=env, container=container, workdir=workdir,
             save_signal=project.save_signal), prepared)
@@ -206,6 +222,19 @@ class RunService:
             id=new_id("art"), name=training_yaml.name, type="config", path=str(copy),
             created_at=datetime.now(UTC), tags=["launch"], run_id=run.id)])
 
+    async def update(self, project_ref: str, run_id: str, data: RunUpdate) -> RunDetail:
+        run = await self.require_run(project_ref, run_id)
+        if data.priority is not msgspec.UNSET:
+            if not await self.runs.set_priority(run.id, data.priority):
+                raise Conflict(f"run {run.id} is {run.status} and no longer waits for GPUs: "
+                               "its priority cannot change", code="run_not_queued",
+                               details={"status": run.status})
+            await self.recorder.log(run.id, f"priority set to {data.priority}")
+            self.queue.poke()
+        fresh = await self.runs.get(run.id)
+        assert fresh is not None
+        return await self.detail(fresh)
+
     # -- stopping and resuming --------------------------------------------------------
     async def stop(self, project_ref: str, run_id: str, *, kind: StopKind,
                    grace: float) -> RunDetail:
@@ -217,7 +246,8 @@ class RunService:
 
     async def resume(self, project_ref: str, run_id: str, *, artifact_id: str | None,
                      start_command: str | None, env: dict[str, str] | None,
-                     output_dir: str | None = None) -> RunDetail:
+                     output_dir: str | None = None, gpus: int | None = None,
+                     priority: int | None = None) -> RunDetail:
         parent = await self.require_run(project_ref, run_id)
         if parent.status in ("pending", "running"):
             raise Conflict(f"run {parent.id} is still {parent.status}: pause or cancel it "
@@ -242,8 +272,12 @@ class RunService:
                     if k not in ("TRAINYARD_RESUME_FROM", "TRAINYARD_SAVE_SIGNAL")}
         template = parent.command_template or parent.start_command
         base_env = {k: v for k, v in base_env.items() if k != "TRAINYARD_OUTPUT_DIR"}
+        base_env = {k: v for k, v in base_env.items()
+                    if k not in ("CUDA_VISIBLE_DEVICES", "NPROC_PER_NODE", "TRAINYARD_GPU_IDS")}
         data = RunCreate(start_command=start_command or template,
-                         env={**base_env, **(env or {})}, output_dir=output_dir)
+                         env={**base_env, **(env or {})}, output_dir=output_dir,
+                         gpus=gpus if gpus is not None else parent.gpus,
+                         priority=priority if priority is not None else parent.priority)
         # The trainer resumes where the checkpoint is: the parent's output directory.
         return await self.launch(parent.project_id, data, resume_from=source, parent=parent,
                                  default_output_dir=parent.output_dir)

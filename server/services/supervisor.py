@@ -15,7 +15,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from common.models import LIVE_STATUSES, RunStatus
@@ -45,6 +45,11 @@ def signal_number(name: str) -> int:
     return int(getattr(signal.Signals, name if name.startswith("SIG") else f"SIG{name}"))
 
 
+def _queued(run: RunRow) -> bool:
+    """Waiting in the GPU queue: nothing of it has started."""
+    return run.status == "pending" and run.gpus is not None and run.gpu_ids is None
+
+
 def _ref(run: RunRow) -> ProcRef:
     return ProcRef(run.id, run.container, run.wrapper_pid or 0, run.identity)
 
@@ -64,12 +69,17 @@ class Supervisor:
         self._outcomes: dict[str, Outcome] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._roots: dict[int, tuple[str, str]] = {}
+        self.on_ended: Callable[[], None] = lambda: None  # GPUs may have come free
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         """Take up every run that was live when the server last stopped: finish its launch
         if the command started, follow it, and carry on with its stop if one was asked."""
         for run in await self.runs.live():
+            if _queued(run):
+                if run.stop_request:
+                    self._ensure_stop(run.id)
+                continue  # still waiting for GPUs: the queue starts it
             if run.status == "pending":
                 self._spawn(self._reconcile(run), f"reconcile-{run.id}")
                 continue
@@ -94,9 +104,31 @@ class Supervisor:
         task.add_done_callback(self._background.discard)
 
     # -- launching --------------------------------------------------------------------
+    async def dispatch(self, run: RunRow, gpu_ids: list[int], uuids: list[str]) -> bool:
+        """Give a queued run its GPUs and start it (in the background); False when it no
+        longer waits (a stop came first)."""
+        env = {**run.env, "CUDA_VISIBLE_DEVICES": ",".join(uuids),
+               "TRAINYARD_GPU_IDS": ",".join(str(i) for i in gpu_ids)}
+        if gpu_ids:
+            env["NPROC_PER_NODE"] = str(len(gpu_ids))
+        self._launching[run.id] = asyncio.Event()  # before the write: a stop waits for it
+        if not await self.runs.place(run.id, gpu_ids, env):
+            self._launching.pop(run.id).set()
+            return False
+        await self.recorder.log(run.id, f"given GPU {', '.join(map(str, gpu_ids)) or 'none'}")
+        launch = Launch(run_id=run.id, command=run.start_command, env=env,
+                        container=run.container, workdir=run.workdir,
+                        save_signal=env.get("TRAINYARD_SAVE_SIGNAL"))
+        self._spawn(self._launch_queued(run, launch), f"launch-{run.id}")
+        return True
+
+    async def _launch_queued(self, run: RunRow, launch: Launch) -> None:
+        with contextlib.suppress(LaunchFailed):  # recorded as the run's failure
+            await self.launch(run, launch, Prepared(run.run_dir, run.workdir))
+
     async def launch(self, run: RunRow, launch: Launch, prepared: Prepared) -> None:
         """Start a stored ``pending`` run (its run_dir stored: the intent) and follow it."""
-        self._launching[run.id] = asyncio.Event()
+        self._launching.setdefault(run.id, asyncio.Event())
         on_where = f"in container {run.container!r}" if run.container else "on this host"
         try:
             try:
@@ -113,8 +145,9 @@ class Supervisor:
             self._launching.pop(run.id).set()
 
     async def fail_launch(self, run_id: str, message: str) -> None:
-        await self.recorder.transition(run_id, "failed", message, guard="pending",
-                                       level="ERROR", completed_at=now_iso())
+        if await self.recorder.transition(run_id, "failed", message, guard="pending",
+                                          level="ERROR", completed_at=now_iso()):
+            self.on_ended()
 
     async def _running(self, run: RunRow, pgid: int, wrapper_pid: int, identity: str,
                        host_pid: int | None, message: str) -> None:
@@ -243,7 +276,9 @@ class Supervisor:
             return False
         artifacts = await self.artifacts.scan(fresh)
         kept = newest_checkpoint(artifacts) if status in ("canceled", "paused") else None
-        if status in ("canceled", "paused"):
+        if status in ("canceled", "paused") and _queued(fresh):
+            message = f"{status} while waiting for GPUs; nothing had started"
+        elif status in ("canceled", "paused"):
             message = (f"{status}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"
                        if kept else f"{status}; no complete checkpoint existed, so none was "
                                     "kept")
@@ -253,6 +288,8 @@ class Supervisor:
             kept_artifact_id=kept.id if kept else None, completed_at=now_iso())
         if won and kept:
             await self.runs.tag_artifact(kept.id, "kept")
+        if won:
+            self.on_ended()
         return won
 
     # -- stopping ---------------------------------------------------------------------
@@ -309,6 +346,10 @@ class Supervisor:
         if run is None or run.status not in LIVE_STATUSES or run.stop_request is None:
             return
         kind: StopKind = run.stop_request
+        if _queued(run):  # nothing started: nothing to signal
+            await self.end(run_id, kind, None, kind, guard="pending")
+            self.recorder.project_of.pop(run_id, None)
+            return
         ref = _ref(run)
         deadline = run.stop_deadline or time.time()
         save_signal = run.env.get("TRAINYARD_SAVE_SIGNAL")

@@ -98,6 +98,11 @@ class RunRow(msgspec.Struct, kw_only=True):
     stop_stage: StopStage | None = None
     identity: str | None = None
     clock_offset: int = 0
+    gpus: int | None = None
+    priority: int = 0
+    gpu_ids: list[int] | None = None
+    pending_reason: str | None = None
+    queue_position: int | None = None
 
     def summary(self) -> RunSummary:
         return msgspec.convert(
@@ -105,11 +110,21 @@ class RunRow(msgspec.Struct, kw_only=True):
         )
 
 
+_ids_decode = msgspec.json.Decoder(list[int] | None).decode
+
+
 def _run(row: sqlite3.Row) -> RunRow:
     data = dict(row)
     for column in _JSON_COLUMNS:
         data[column] = _dict_decode(data[column])
+    data["gpu_ids"] = _ids_decode(data["gpu_ids"] or "null")
     return RunRow(**data)
+
+
+def _summary(row: sqlite3.Row) -> RunSummary:
+    data = dict(row)
+    data["gpu_ids"] = _ids_decode(data["gpu_ids"] or "null")
+    return msgspec.convert(data, RunSummary)
 
 
 def _artifact(row: sqlite3.Row) -> Artifact:
@@ -129,7 +144,8 @@ def _log(row: sqlite3.Row) -> LogEntry:
 
 _SUMMARY_COLUMNS = (
     "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
-    "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message"
+    "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message, "
+    "gpus, priority, gpu_ids, queue_position, pending_reason"
 )
 
 
@@ -156,6 +172,7 @@ class RunRepository:
         data = msgspec.structs.asdict(run)
         for column in _JSON_COLUMNS:
             data[column] = _json(data[column]).decode()
+        data["gpu_ids"] = _json(run.gpu_ids).decode() if run.gpu_ids is not None else None
         columns = ", ".join(data)
         marks = ", ".join("?" for _ in data)
         async with self.db.transaction() as tx:
@@ -189,6 +206,50 @@ class RunRepository:
         )
         return [_run(row) for row in rows]
 
+    # -- the GPU queue ----------------------------------------------------------------
+    async def queued(self) -> list[RunRow]:
+        """Runs waiting for GPUs, in the order they may start: priority, then arrival."""
+        rows = await self.db.fetch_all(
+            "SELECT * FROM runs WHERE status = 'pending' AND gpus IS NOT NULL "
+            "AND gpu_ids IS NULL ORDER BY priority DESC, created_at, rowid")
+        return [_run(row) for row in rows]
+
+    async def held_gpus(self) -> dict[int, str]:
+        """GPU index -> the live run it was given to."""
+        rows = await self.db.fetch_all(
+            "SELECT id, gpu_ids FROM runs WHERE status IN ('pending', 'running') "
+            "AND gpu_ids IS NOT NULL")
+        return {index: row[0] for row in rows for index in _ids_decode(row[1]) or []}
+
+    async def place(self, run_id: str, gpu_ids: list[int], env: dict[str, str]) -> bool:
+        """Give a waiting run its GPUs: only if it still waits and no stop was asked."""
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE runs SET gpu_ids = ?, env = ?, pending_reason = NULL, "
+                "queue_position = NULL, updated_at = ? WHERE id = ? AND status = 'pending' "
+                "AND gpu_ids IS NULL AND stop_request IS NULL",
+                (_json(gpu_ids).decode(), _json(env).decode(), now_iso(), run_id))
+            return cur.rowcount == 1
+        return await self.db.write(write, rows=1)
+
+    async def set_waiting(self, waiting: Sequence[tuple[str, int, str]]) -> None:
+        """Store each waiting run's (id, position, reason)."""
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE runs SET queue_position = ?, pending_reason = ? WHERE id = ? "
+                "AND status = 'pending' AND gpu_ids IS NULL",
+                [(position, reason, run_id) for run_id, position, reason in waiting])
+        await self.db.write(write, rows=len(waiting))
+
+    async def set_priority(self, run_id: str, priority: int) -> bool:
+        """Change the priority of a run that still waits for GPUs."""
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE runs SET priority = ?, updated_at = ? WHERE id = ? "
+                "AND status = 'pending' AND gpu_ids IS NULL", (priority, now_iso(), run_id))
+            return cur.rowcount == 1
+        return await self.db.write(write, rows=1)
+
     async def request_stop(self, run_id: str, kind: StopKind, deadline: float) -> bool:
         """Store a stop: only for a live run that no stop has claimed yet."""
         def write(conn: sqlite3.Connection) -> bool:
@@ -207,7 +268,7 @@ class RunRepository:
             sql += " AND status = ?"
             params.append(status)
         rows = await self.db.fetch_all(sql + " ORDER BY created_at DESC, rowid DESC", params)
-        return [msgspec.convert(dict(row), RunSummary) for row in rows]
+        return [_summary(row) for row in rows]
 
     async def update(self, run_id: str, **fields: Any) -> None:
         fields = _encode_fields(fields)

@@ -59,6 +59,7 @@ class GpuSampler:
         self.snapshot = GpuSnapshot(available=False, reason="GPU sampling has not started")
         self._task: asyncio.Task[None] | None = None
         self._run_state: dict[str, RunGpu] = {}
+        self._given: dict[str, list[int] | None] = {}  # run -> GPUs the queue gave it
         self._samples = 0
 
     async def start(self) -> None:
@@ -135,8 +136,10 @@ class GpuSampler:
             if previous is None:
                 stored = await self.runs.get(run_id)
                 peak = int(stored.gpu.get("peak_memory_used", 0)) if stored else 0
+                self._given[run_id] = stored.gpu_ids if stored else None
             else:
                 peak = previous.peak_memory_used
+            await self._flag_strays(run_id, gpu.gpus)
             gpu.peak_memory_used = max(peak, gpu.memory_used)
             self._run_state[run_id] = gpu
             await self.recorder.record(run_id, events=[("gpu", gpu)],
@@ -148,3 +151,15 @@ class GpuSampler:
             await self.runs.add_gpu_history(history)
         for gone in set(self._run_state) - set(usage):
             del self._run_state[gone]
+            self._given.pop(gone, None)
+
+    async def _flag_strays(self, run_id: str, using: list[int]) -> None:
+        """Say once in the run's log when it uses a GPU the queue did not give it."""
+        given = self._given.get(run_id)
+        strays = sorted(set(using) - set(given)) if given is not None else []
+        if strays:
+            self._given[run_id] = None  # said once
+            await self.recorder.log(
+                run_id, f"uses GPU {', '.join(map(str, strays))}, which it was not given "
+                        f"(given: {', '.join(map(str, given or [])) or 'none'}); other runs "
+                        "may be placed there", "WARNING")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,10 @@ import pytest
 from common.client import ApiError, TrainyardClient
 from common.models import RunCreate, RunDetail
 
-from ..conftest import Server, project_body
+from ..conftest import project_body
 from ..helpers import all_logs, marked_pids, wait_for_status, wait_until
-from .test_runs_docker import DOCKER_HOST, IMAGE, docker, start_container
+from .executors import Core, start_core
+from .test_runs_docker import docker
 
 ENDED = {"completed", "failed", "canceled", "paused"}
 TRAIN = "python3 tiny_trainer.py --config configs/tiny.yaml"
@@ -48,44 +48,13 @@ for i in range(8):
 """
 
 
-@dataclass
-class Core:
-    server: Server
-    kind: str
-    workspace: Path
-    container: str | None = None
-
-    def run_dir(self, run_id: str) -> Path:
-        if self.kind == "local":
-            return self.server.data_dir / "runs" / run_id
-        return self.workspace / ".trainyard" / "runs" / run_id
-
-
-def _engine_ready() -> bool:
-    try:
-        return docker("image", "inspect", IMAGE, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def core(request: pytest.FixtureRequest, tmp_path: Path, workspace: Path) -> Iterator[Core]:
     (workspace / "tree.sh").write_text(TREE)
     (workspace / "alternate.py").write_text(ALTERNATE)
-    env = {"TRAINYARD_FOLLOW_RETRIES": "3"}
-    container = None
-    if request.param == "docker":
-        if not _engine_ready():
-            pytest.skip(f"no Docker engine with image {IMAGE} at {DOCKER_HOST}: run "
-                        "'scripts/docker-engine.sh up' (make test does)")
-        container = start_container(workspace)
-        env.update({"TRAINYARD_EXECUTOR": "docker", "TRAINYARD_CONTAINER": container,
-                    "DOCKER_HOST": DOCKER_HOST})
-    srv = Server(data_dir=tmp_path / "data", workspace=workspace, env_extra=env).start()
-    yield Core(srv, request.param, workspace, container)
-    srv.stop()
-    if container:
-        docker("rm", "-f", container, check=False)
+    found = start_core(request.param, tmp_path, workspace, {"TRAINYARD_FOLLOW_RETRIES": "3"})
+    yield found
+    found.stop()
 
 
 async def _ended(api: TrainyardClient, project: str, run_id: str,

@@ -1,0 +1,25 @@
+"""``GET /queue``: the runs waiting for GPUs, in order, and who holds each GPU."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+
+from common.models import Queue
+
+from ..state import Services
+from .openapi import responses
+
+Svc = NamedDependency[Services]
+
+
+class QueueController(Controller):
+    path = "/queue"
+    tags = ["queue"]
+
+    @get(operation_id="getQueue", responses=responses(401))
+    async def read(self, services: Svc) -> Queue:
+        """Waiting runs in the order they will start (priority, then arrival), each with
+        its position and why it waits; per GPU, the run it was given to and any process
+        outside Trainyard that keeps it busy."""
+        return await services.queue.view()
