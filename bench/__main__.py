@@ -26,7 +26,16 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import gpu_sampler, http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
+from . import (
+    gpu_queue,
+    gpu_sampler,
+    http_load,
+    idle,
+    ingest,
+    interrupt,
+    sse_fanout,
+    tui_responsiveness,
+)
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -76,6 +85,9 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                                        gpu_sampler.measure(ws, token, none))
             if found_gpu is not None:
                 rows.append(found_gpu)
+        found = await _attempt("GPU queue with 1,000 waiting runs", rows,
+                               gpu_queue.measure(ws, token))
+        rows += found or []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

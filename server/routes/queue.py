@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 
 from common.models import Queue
@@ -18,8 +18,9 @@ class QueueController(Controller):
     tags = ["queue"]
 
     @get(operation_id="getQueue", responses=responses(401))
-    async def read(self, services: Svc) -> Queue:
+    async def read(self, services: Svc) -> Response[Queue]:
         """Waiting runs in the order they will start (priority, then arrival), each with
         its position and why it waits; per GPU, the run it was given to and any process
         outside Trainyard that keeps it busy."""
-        return await services.queue.view()
+        body = await services.queue.encoded()
+        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]

@@ -67,6 +67,7 @@ class GpuQueue:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._waiting: dict[str, tuple[int, str]] = {}
+        self._encoded: bytes | None = None  # GET /queue, until the queue changes
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -139,12 +140,14 @@ class GpuQueue:
         reasons = {run.id: (position, self._reason(run, head, held, foreign, free, devices,
                                                    snapshot, now))
                    for position, run in enumerate(waiting, 1)}
-        if reasons != self._waiting:
-            await self.runs.set_waiting([(run_id, position, reason) for run_id,
-                                         (position, reason) in reasons.items()])
+        changed = [(run_id, *now_) for run_id, now_ in reasons.items()
+                   if self._waiting.get(run_id) != now_]
+        if changed:
+            await self.runs.set_waiting(changed)
         if placed or reasons != self._waiting:
             self._waiting = reasons
-            self.changes.publish("queue", msgspec.json.encode(await self.view()))
+            self._encoded = msgspec.json.encode(await self.view())
+            self.changes.publish("queue", self._encoded)
 
     def _waited(self, run: RunRow, now: datetime) -> float:
         return (now - datetime.fromisoformat(run.created_at)).total_seconds()
@@ -173,6 +176,12 @@ class GpuQueue:
         return f"waiting for {gpus} GPU{'s' if gpus != 1 else ''}: {detail}"
 
     # -- reading ----------------------------------------------------------------------
+    async def encoded(self) -> bytes:
+        """``GET /queue`` as JSON, built once per change of the queue."""
+        if self._encoded is None:
+            self._encoded = msgspec.json.encode(await self.view())
+        return self._encoded
+
     async def view(self) -> Queue:
         queued = [run for run in await self.runs.queued() if not run.stop_request]
         snapshot = self.snapshot()
