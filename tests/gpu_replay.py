@@ -12,8 +12,11 @@ FOREIGN_PID = 4242
 FOREIGN_BYTES = int(20.1 * (1 << 30))
 
 
-def eight_gpus(path: Path, *, foreign_on: int | None = None) -> Path:
-    """Write the replay file to ``path`` and return it."""
+def eight_gpus(path: Path, *, foreign_on: int | None = None,
+               planted: tuple[int, int, int] | None = None) -> Path:
+    """Write the replay file to ``path`` and return it. ``planted``: (GPU index, pid, its
+    parent pid), a process on that GPU whose parent is a real process of this machine (a
+    run's wrapper), so the sampler attributes it to that run."""
     records = [json.loads(line) for line in RECORDED.read_text().splitlines()]
     out = [next(r for r in records if r["kind"] == "meta") | {"count": 8}]
     for record in records:
@@ -26,6 +29,10 @@ def eight_gpus(path: Path, *, foreign_on: int | None = None) -> Path:
             if index == foreign_on:
                 reading["compute_procs"] = [{"pid": FOREIGN_PID,
                                              "usedGpuMemory": FOREIGN_BYTES}]
+            if planted and index == planted[0]:
+                reading["compute_procs"] = [{"pid": planted[1], "usedGpuMemory": 1 << 30}]
             out.append(record | {"index": index, "reading": reading})
+    if planted:
+        out.append({"kind": "tree", "t": 0, "procs": [{"pid": planted[1], "ppid": planted[2]}]})
     path.write_text("".join(json.dumps(r) + "\n" for r in out))
     return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,3 +238,32 @@ async def test_a_project_without_gpus_starts_at_once_as_before(core: Core) -> No
 
 async def _is(got: object, want: object) -> bool:
     return await got == want  # type: ignore[misc, no-any-return]
+
+
+async def test_a_run_on_a_gpu_it_was_not_given_is_flagged(tmp_path: Path,
+                                                          workspace: Path) -> None:
+    found = start_core("local", tmp_path, workspace, _env(eight_gpus(tmp_path / "8.jsonl")))
+    srv = found.server
+    try:
+        async with srv.client() as api:
+            await _gpus_seen(api)
+            await api.create_project(project_body("stray"))
+            run = await api.start_run("stray", RunCreate("sleep 60", gpus=1))
+            run = await wait_for_status(api, "stray", run.id, RUNNING)
+            assert _given(run) == [0]
+        with sqlite3.connect(srv.data_dir / "trainyard.db") as db:
+            (wrapper,) = db.execute("SELECT host_pid FROM runs WHERE id = ?",
+                                    (run.id,)).fetchone()
+        srv.stop(signal.SIGKILL)
+        # Its (replayed) worker now shows on GPU 3, under the run's real wrapper.
+        replay = eight_gpus(tmp_path / "stray.jsonl", planted=(3, 999_999, wrapper))
+        srv.env_extra["TRAINYARD_GPU_SOURCE"] = f"replay:{replay}"
+        srv.start()
+        async with srv.client() as api:
+            async def flagged() -> bool:
+                return any("uses GPU 3, which it was not given" in e.message
+                           for e in await all_logs(api, "stray", run.id))
+            await wait_until(flagged, what="the warning")
+            await api.cancel("stray", run.id, grace_seconds=1)
+    finally:
+        found.stop()
