@@ -35,6 +35,7 @@ __all__ = [
     "RunCreate",
     "RunDetail",
     "RunGpu",
+    "RunPage",
     "RunStatus",
     "RunSummary",
 ]
@@ -269,6 +270,14 @@ class RunSummary(Struct, kw_only=True):
     parent_run_id: str | None = None
     exit_code: int | None = None
     status_message: str | None = None
+
+
+class RunPage(Struct, kw_only=True):
+    """``GET /runs``: one page of runs across projects, newest first; pass ``next_after``
+    as ``after`` for the next page (None: this is the last)."""
+
+    runs: list[RunSummary]
+    next_after: str | None
 
 
 class RunDetail(RunSummary, kw_only=True):

@@ -25,6 +25,7 @@ from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
 from .routes.runs import RunController
+from .routes.runs_by_id import RunByIdController
 from .routes.streams import StreamController
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
@@ -35,6 +36,7 @@ from .services.supervisor import Supervisor
 from .state import Services
 from .storage.db import Database
 from .storage.projects import ProjectRepository
+from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
 from .telemetry.gpu import GpuReader, make_reader
 from .telemetry.sampler import GpuSampler
@@ -68,6 +70,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         run_service=RunService(settings=settings, projects=projects, runs=runs,
                                executor=executor, supervisor=supervisor, recorder=recorder),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
+        run_listing=RunListing(db),
     )
 
 
@@ -101,7 +104,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
-                                           GpuController],
+                                           GpuController, RunByIdController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],

@@ -14,6 +14,7 @@ from .services.runs import RunService
 from .services.supervisor import Supervisor
 from .storage.db import Database
 from .storage.projects import ProjectRepository
+from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
 from .telemetry.sampler import GpuSampler
 
@@ -35,3 +36,4 @@ class Services:
     gpu_channel: RingChannel
     recorder: RunRecorder
     sampler: GpuSampler
+    run_listing: RunListing

@@ -28,6 +28,32 @@ Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact n
 RunId = Annotated[str, PathParameter(max_length=100)]
 Grace = Annotated[float, QueryParameter(ge=0, le=3600,
                                    description="Seconds between SIGTERM and SIGKILL")]
+WaitTimeout = Annotated[float, QueryParameter(
+    name="timeout", ge=0, le=3600,
+    description="Answer after this many seconds even if the run is live")]
+WAIT_HEADER = "X-Wait-Timed-Out"
+LogAfter = Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")]
+LogLimit = Annotated[int, QueryParameter(ge=1, le=10_000)]
+MetricKeys = Annotated[str | None, QueryParameter(
+    max_length=2000, description="Comma-separated metric names; all when absent")]
+
+
+def waited(detail: RunDetail, ended: bool) -> Response[RunDetail]:
+    """The detail, with a header that says whether the wait ran out before the run ended."""
+    return Response(detail, headers={WAIT_HEADER: "false" if ended else "true"})
+
+
+def log_page(page: LogPage, format: str) -> LogPage | Response[str]:
+    if format == "text":
+        text = "".join(f"{e.message}\n" for e in page.entries)
+        return Response(text, media_type=MediaType.TEXT,
+                        headers={"X-Next-After": str(page.next_after),
+                                 "X-Has-More": str(page.has_more).lower()})
+    return page
+
+
+def key_list(keys: str | None) -> list[str] | None:
+    return [k.strip() for k in keys.split(",") if k.strip()] if keys else None
 
 
 class RunController(Controller):
@@ -56,32 +82,31 @@ class RunController(Controller):
          media_type=MediaType.JSON)
     async def logs(
         self, services: Svc, project_reference: Ref, run_id: RunId,
-        after: Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")] = 0,
-        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        after: LogAfter = 0, limit: LogLimit = 1000,
         format: FromQuery[Literal["json", "text"]] = "json",
     ) -> LogPage | Response[str]:
         """Log lines in order, paged by sequence number; ``format=text`` for ``less``."""
         page = await services.run_service.logs(project_reference, run_id, after, limit)
-        if format == "text":
-            text = "".join(f"{e.message}\n" for e in page.entries)
-            return Response(text, media_type=MediaType.TEXT,
-                            headers={"X-Next-After": str(page.next_after),
-                                     "X-Has-More": str(page.has_more).lower()})
-        return page
+        return log_page(page, format)
 
     @get("/{run_id:str}/metrics", operation_id="getRunMetrics",
          responses=responses(400, 401, 404))
     async def metrics(
         self, services: Svc, project_reference: Ref, run_id: RunId,
-        keys: Annotated[str | None, QueryParameter(
-            max_length=2000, description="Comma-separated metric names; all when absent")] = None,
+        keys: MetricKeys = None,
         after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> MetricSeries:
         """Metric series for charts: per key, [step, value] pairs after ``after_step``."""
-        wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
-        return await services.run_service.metrics(project_reference, run_id, wanted,
+        return await services.run_service.metrics(project_reference, run_id, key_list(keys),
                                                   after_step, limit)
+
+    @get("/{run_id:str}/wait", operation_id="waitRun", responses=responses(400, 401, 404))
+    async def wait(self, services: Svc, project_reference: Ref, run_id: RunId,
+                   wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
+        """The run's detail as soon as it has ended, or at ``timeout`` with the current
+        detail and ``X-Wait-Timed-Out: true``."""
+        return waited(*await services.run_service.wait(project_reference, run_id, wait_seconds))
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
           responses=responses(400, 401, 404, 409))

@@ -35,6 +35,7 @@ from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
 from .streams import run_stream
 from .supervisor import Supervisor
+from .waiting import wait_for_end
 from .workspace import resolve_resources
 
 __all__ = ["RunService"]
@@ -59,6 +60,21 @@ class RunService:
             raise NotFound(f"project {project_ref!r} has no run {run_id!r}",
                            code="run_not_found", details={"run": run_id})
         return run
+
+    async def project_of(self, run_id: str) -> str:
+        """The id of the project a run belongs to, for the routes that name the run alone."""
+        run = await self.runs.get(run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id!r}", code="run_not_found", details={"run": run_id})
+        return run.project_id
+
+    async def wait(self, project_ref: str, run_id: str,
+                   seconds: float) -> tuple[RunDetail, bool]:
+        """The run's detail once it has ended, or after ``seconds``; and whether it ended."""
+        run = await self.require_run(project_ref, run_id)
+        ended = await wait_for_end(self.runs, self.recorder.hub, run.id, seconds)
+        fresh = await self.runs.get(run.id)
+        return await self.detail(fresh or run), ended
 
     async def detail(self, run: RunRow) -> RunDetail:
         summary = run.summary()
