@@ -15,6 +15,7 @@ import msgspec
 from httpx_sse import aconnect_sse
 
 from .models import (
+    Comparison,
     ErrorBody,
     GpuSnapshot,
     LogPage,
@@ -189,6 +190,12 @@ class TrainyardClient:
     def events_of_run(self, run_id: str, *, last_event_id: str | None = None
                       ) -> AsyncIterator[ServerEvent]:
         return self.events(f"/runs/{_ref(run_id)}/events", last_event_id=last_event_id)
+
+    async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
+                      ) -> Comparison:
+        """Runs side by side: aligned metrics, summaries, what differs."""
+        return await self._call("GET", "/compare", Comparison, params={
+            "runs": ",".join(run_ids), "keys": ",".join(keys) if keys else None})
 
     # -- streams ----------------------------------------------------------------------
     async def events(self, path: str, *, last_event_id: str | None = None

@@ -15,8 +15,12 @@ from msgspec import Meta, Struct
 
 __all__ = [
     "RUN_STATUSES",
+    "AlignedSeries",
     "Artifact",
     "ArtifactType",
+    "ComparedRun",
+    "Comparison",
+    "Differences",
     "ErrorBody",
     "GpuDevice",
     "GpuHistoryPoint",
@@ -25,6 +29,7 @@ __all__ = [
     "LogEntry",
     "LogPage",
     "MetricSeries",
+    "MetricSummary",
     "ProgressInfo",
     "Project",
     "ProjectCreate",
@@ -38,6 +43,7 @@ __all__ = [
     "RunPage",
     "RunStatus",
     "RunSummary",
+    "ValueDiff",
 ]
 
 ProjectStatus = Literal["active", "archived"]
@@ -325,3 +331,59 @@ class ErrorBody(Struct, kw_only=True):
     message: str
     detail: str
     details: dict[str, Any] | None = None
+
+
+class MetricSummary(Struct, kw_only=True):
+    """A metric of one run: its last value and, for metrics with a direction (losses go
+    down, accuracies up: ``goal``), its best value and where."""
+
+    final: float
+    final_step: int
+    goal: Literal["min", "max"] | None = None
+    best: float | None = None
+    best_step: int | None = None
+
+
+class ComparedRun(Struct, kw_only=True):
+    id: str
+    project_id: str
+    status: RunStatus
+    exit_code: int | None
+    start_command: str
+    created_at: datetime
+    steps: int | None  # the last step the run reached
+    duration_seconds: float | None  # started to ended (or to now, while live)
+    gpu_hours: float | None  # GPUs held times duration, when the run was seen on GPUs
+    config_name: str | None  # the training YAML snapshot compared (None: none kept)
+    metrics: dict[str, MetricSummary]
+
+
+class AlignedSeries(Struct, kw_only=True):
+    """One metric of every compared run on common steps: ``values[i][j]`` is run i's
+    value at ``steps[j]`` (None where it logged none)."""
+
+    steps: list[int]
+    values: list[list[float | None]]
+
+
+class ValueDiff(Struct, kw_only=True):
+    """One key whose value is not the same in every run: ``values`` in run order (None:
+    the run has no such key); ``text`` reads ``key: a -> b``."""
+
+    key: str
+    values: list[str | None]
+    text: str
+
+
+class Differences(Struct, kw_only=True):
+    command: list[str] | None  # each run's start command, or None when all are the same
+    env: list[ValueDiff]
+    config: list[ValueDiff]  # the training YAML snapshots, nested keys flattened
+
+
+class Comparison(Struct, kw_only=True):
+    """``GET /compare``: runs side by side, in the order asked for."""
+
+    runs: list[ComparedRun]
+    series: dict[str, AlignedSeries]
+    differences: Differences

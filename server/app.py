@@ -21,6 +21,7 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.compare import CompareController
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
@@ -104,7 +105,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
-                                           GpuController, RunByIdController],
+                                           GpuController, RunByIdController,
+                                           CompareController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],

@@ -197,3 +197,26 @@ def test_completion_scripts_name_every_command(tmp_path: Path) -> None:
     assert probe.stdout.splitlines() == ["logs", "--follow"]
     zsh = trainyard(None, "completion", "zsh").stdout
     assert zsh.startswith("#compdef trainyard") and "'compare:" in zsh
+
+
+async def test_compare_prints_a_table_and_the_differences(
+        server: Server, client: TrainyardClient, workspace: Path) -> None:
+    await client.create_project(project_body("p"))
+    yaml_path = workspace / "configs" / "tiny.yaml"
+    ids = []
+    for rate in ("0.1", "0.05"):
+        yaml_path.write_text(yaml_path.read_text().replace("learning_rate: 0.1",
+                                                           f"learning_rate: {rate}"))
+        run = await client.start_run("p", RunCreate("python3 tiny_trainer.py --config "
+                                                    "configs/tiny.yaml"))
+        await wait_for_status(client, "p", run.id, {"completed"})
+        ids.append(run.id)
+    shown = trainyard(server, "compare", *ids)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].split()[:6] == ["RUN", "STATUS", "EXIT", "STEPS", "TIME", "loss"]
+    assert lines[1].startswith(ids[0]) and lines[2].startswith(ids[1])
+    assert "training YAML:" in lines and "  learning_rate: 0.1 -> 0.05" in lines
+    as_json = json.loads(trainyard(server, "compare", *ids, "--json").stdout)
+    assert [r["id"] for r in as_json["runs"]] == ids
+    assert as_json["differences"]["config"][0]["values"] == ["0.1", "0.05"]
