@@ -3,7 +3,8 @@
 Order (one server process throughout, so the idle figures compare like with like):
 ``GET /projects`` load, idle with 0 then 20 live runs, the 1M-line ingest, then idle with
 20 live runs again on top of that history, the GPU sampler (a second server that replays
-H100 readings, beside the first one's idle figure), and last the SSE fan-out (its rows are shown
+H100 readings, beside the first one's idle figure), a /metrics scrape (a third server,
+8 replayed GPUs and 50 live runs), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
 figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
 Progress goes to stderr; stdout gets the header and the table only. Every process
@@ -26,7 +27,16 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import gpu_sampler, http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
+from . import (
+    gpu_sampler,
+    http_load,
+    idle,
+    ingest,
+    interrupt,
+    metrics_scrape,
+    sse_fanout,
+    tui_responsiveness,
+)
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -76,6 +86,10 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                                        gpu_sampler.measure(ws, token, none))
             if found_gpu is not None:
                 rows.append(found_gpu)
+        scraped = await _attempt("GET /metrics with 50 live runs and 8 GPUs", rows,
+                                 metrics_scrape.measure(ws, token))
+        if scraped is not None:
+            rows.append(scraped)
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

@@ -25,6 +25,7 @@ from .routes.compare import CompareController
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
+from .routes.prometheus import PrometheusController
 from .routes.runs import RunController
 from .routes.runs_by_id import RunByIdController
 from .routes.streams import StreamController
@@ -109,7 +110,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
                                            CompareController],
                  security=[{"BearerToken": []}])
     app = Litestar(
-        route_handlers=[HealthController, api],
+        route_handlers=[HealthController, PrometheusController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
         middleware=[TokenMiddleware(services.auth)],

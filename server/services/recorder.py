@@ -52,6 +52,7 @@ class RunRecorder:
         self.hub = hub
         self.changes = changes
         self.project_of: dict[str, str] = {}  # run id -> project id, for list-view events
+        self.lines_recorded = 0  # since start, for GET /metrics
 
     async def record(self, run_id: str, rows: Sequence[LogRow] = (), *,
                      events: Sequence[tuple[str, Any]] = (),
@@ -61,6 +62,7 @@ class RunRecorder:
         encoded = [(kind, _encode(data)) for kind, data in events]
         committed = await self.runs.append(run_id, rows, events=encoded, offsets=offsets,
                                            fields=fields, points=points)
+        self.lines_recorded += len(rows)
         if self.hub.subscribers(run_id):  # encode only for someone: ingest stays cheap
             frames = [log_frame(committed.lines)] if committed.lines else []
             frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)

@@ -17,7 +17,14 @@ from ..storage.runs import RunRepository
 from .fanout import RunHub
 from .recorder import TERMINAL
 
-__all__ = ["EndOfRun", "end_payload", "wait_for_end"]
+__all__ = ["EndOfRun", "end_payload", "wait_for_end", "waiting"]
+
+_waiting = 0
+
+
+def waiting() -> int:
+    """How many requests are waiting for a run to end now."""
+    return _waiting
 
 
 class EndOfRun(msgspec.Struct, kw_only=True):
@@ -37,7 +44,9 @@ async def _ended(runs: RunRepository, run_id: str) -> bool:
 
 async def wait_for_end(runs: RunRepository, hub: RunHub, run_id: str, seconds: float) -> bool:
     """True once the run has ended; False if ``seconds`` passed first."""
+    global _waiting
     sub = hub.subscribe(run_id)
+    _waiting += 1
     try:
         if await _ended(runs, run_id):
             return True
@@ -54,6 +63,7 @@ async def wait_for_end(runs: RunRepository, hub: RunHub, run_id: str, seconds: f
                         return True
         return await _ended(runs, run_id)
     finally:
+        _waiting -= 1
         hub.unsubscribe(run_id, sub)
 
 

@@ -10,12 +10,26 @@ from common.models import RunSummary
 
 from .db import Database
 
-__all__ = ["CursorUnknown", "RunListing"]
+__all__ = ["CursorUnknown", "LiveGauge", "RunListing"]
 
 _COLUMNS = (
     "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
     "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message"
 )
+
+
+class LiveGauge(msgspec.Struct, frozen=True):
+    """What a metrics scrape shows of one live run."""
+
+    run_id: str
+    project_id: str
+    project: str
+    progress: float
+    progress_info: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+_decode_dict = msgspec.json.Decoder(dict[str, Any]).decode
 
 
 class CursorUnknown(LookupError):
@@ -51,3 +65,16 @@ class RunListing:
             "LIMIT ?", (*params, limit + 1))
         runs = [msgspec.convert(dict(row), RunSummary) for row in rows[:limit]]
         return runs, (runs[-1].id if len(rows) > limit else None)
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self.db.fetch_all("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        return {row[0]: row[1] for row in rows}
+
+    async def live_gauges(self) -> list[LiveGauge]:
+        rows = await self.db.fetch_all(
+            "SELECT runs.id, runs.project_id, projects.name, runs.progress, "
+            "runs.progress_info, runs.metrics FROM runs JOIN projects "
+            "ON projects.id = runs.project_id WHERE runs.status IN ('pending', 'running') "
+            "ORDER BY runs.created_at")
+        return [LiveGauge(row[0], row[1], row[2], row[3], _decode_dict(row[4]),
+                          _decode_dict(row[5])) for row in rows]
