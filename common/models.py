@@ -43,6 +43,7 @@ __all__ = [
     "RunPage",
     "RunStatus",
     "RunSummary",
+    "RunUpdate",
     "ValueDiff",
 ]
 
@@ -116,8 +117,10 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
 
 
 class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Body of ``PATCH /projects/{ref}``: only the fields present change."""
+    """Body of ``PATCH /projects/{ref}``: only the fields present change; a new ``name``
+    renames the project (its id stays; the old name no longer finds it)."""
 
+    name: ShortLine | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
     objective: Line | msgspec.UnsetType = msgspec.UNSET
     task_type: ShortLine | msgspec.UnsetType = msgspec.UNSET
@@ -298,6 +301,8 @@ class RunDetail(RunSummary, kw_only=True):
     kept_artifact_id: str | None = None
     progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
     gpu: RunGpu | None = None
+    notes: str = ""  # free text people keep on the run (PATCH)
+    tags: list[str] = msgspec.field(default_factory=list)
 
 
 class Project(ProjectSummary, kw_only=True):
@@ -313,6 +318,20 @@ class RunCreate(Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if not self.start_command.strip():
             raise ValueError("`start_command` must not be blank")
+
+
+class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Body of ``PATCH /runs/{id}``: what people note on a run; only fields present change."""
+
+    notes: Description | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        _reject_blank(self, ())
+
+    def changes(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__struct_fields__
+                if getattr(self, f) is not msgspec.UNSET}
 
 
 class ResumeRequest(Struct, forbid_unknown_fields=True):

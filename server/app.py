@@ -40,6 +40,7 @@ from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
+from .storage.tidying import Tidying
 from .telemetry.gpu import GpuReader, make_reader
 from .telemetry.sampler import GpuSampler
 
@@ -72,7 +73,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         run_service=RunService(settings=settings, projects=projects, runs=runs,
                                executor=executor, supervisor=supervisor, recorder=recorder),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
-        run_listing=RunListing(db),
+        run_listing=RunListing(db), tidying=Tidying(db),
     )
 
 

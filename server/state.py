@@ -16,6 +16,7 @@ from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
+from .storage.tidying import Tidying
 from .telemetry.sampler import GpuSampler
 
 __all__ = ["Services"]
@@ -37,3 +38,4 @@ class Services:
     recorder: RunRecorder
     sampler: GpuSampler
     run_listing: RunListing
+    tidying: Tidying

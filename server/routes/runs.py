@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -16,8 +16,10 @@ from common.models import (
     RunDetail,
     RunStatus,
     RunSummary,
+    RunUpdate,
 )
 
+from ..services import tidying
 from ..state import Services
 from .openapi import responses
 
@@ -136,3 +138,18 @@ class RunController(Controller):
             project_reference, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
             env=data.env if data else None)
+
+    @patch("/{run_id:str}", operation_id="updateRun", responses=responses(400, 401, 404))
+    async def update(self, services: Svc, project_reference: Ref, run_id: RunId,
+                     data: JSONBody[RunUpdate]) -> RunDetail:
+        """Change the run's free-text ``notes`` or its ``tags``."""
+        return await tidying.update_run(runs=services.run_service, tidying=services.tidying,
+                                        project_ref=project_reference, run_id=run_id,
+                                        data=data)
+
+    @delete("/{run_id:str}", operation_id="deleteRun", responses=responses(401, 404, 409))
+    async def remove(self, services: Svc, project_reference: Ref, run_id: RunId) -> None:
+        """Delete an ended run's log, events, metrics and artifact records (never files)."""
+        await tidying.delete_run(runs=services.run_service, tidying=services.tidying,
+                                 changes=services.changes, project_ref=project_reference,
+                                 run_id=run_id)

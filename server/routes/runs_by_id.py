@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Body, FromQuery, PathParameter, QueryParameter
+from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from common.models import LogPage, MetricSeries, ResumeRequest, RunDetail, RunPage, RunStatus
+from common.models import (
+    LogPage,
+    MetricSeries,
+    ResumeRequest,
+    RunDetail,
+    RunPage,
+    RunStatus,
+    RunUpdate,
+)
 
+from ..services import tidying
 from ..services.run_index import list_runs
 from ..state import Services
 from .event_stream import EventStream
@@ -129,3 +138,17 @@ class RunByIdController(Controller):
             run_project, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
             env=data.env if data else None)
+
+    @patch("/{run_id:str}", operation_id="updateRunById", responses=responses(400, 401, 404))
+    async def update(self, services: Svc, run_project: RunProject, run_id: RunId,
+                     data: JSONBody[RunUpdate]) -> RunDetail:
+        """Change the run's free-text ``notes`` or its ``tags``."""
+        return await tidying.update_run(runs=services.run_service, tidying=services.tidying,
+                                        project_ref=run_project, run_id=run_id, data=data)
+
+    @delete("/{run_id:str}", operation_id="deleteRunById", responses=responses(401, 404, 409))
+    async def remove(self, services: Svc, run_project: RunProject, run_id: RunId) -> None:
+        """Delete an ended run's log, events, metrics and artifact records (never files)."""
+        await tidying.delete_run(runs=services.run_service, tidying=services.tidying,
+                                 changes=services.changes, project_ref=run_project,
+                                 run_id=run_id)

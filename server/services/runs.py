@@ -29,6 +29,7 @@ from ..executors.base import Executor, ExecutorError, Launch
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import RunRepository, RunRow
+from ..storage.tidying import notes_of
 from .artifacts import newest_checkpoint
 from .names import new_id
 from .projects import require_project
@@ -78,6 +79,7 @@ class RunService:
 
     async def detail(self, run: RunRow) -> RunDetail:
         summary = run.summary()
+        noted = await notes_of(self.runs.db, run.id)
         return RunDetail(
             **{f: getattr(summary, f) for f in summary.__struct_fields__},
             metrics={k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
@@ -86,7 +88,7 @@ class RunService:
             env=run.env, container=run.container, workdir=run.workdir,
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
-            gpu=await self._gpu(run),
+            gpu=await self._gpu(run), notes=noted.notes, tags=noted.tags,
         )
 
     async def _gpu(self, run: RunRow) -> RunGpu | None:

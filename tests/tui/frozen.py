@@ -164,7 +164,8 @@ DETAIL = RunDetail(
     progress_info=ProgressInfo(progress=0.45, current_step=STEP, total_steps=300,
                                steps_per_second=0.3012, eta_seconds=548.0, source="tqdm bar",
                                rate_source="measured over the last minute"),
-    gpu=RUN_GPU)
+    gpu=RUN_GPU, tags=["lr-sweep", "keep"],
+    notes="Resumed from the paused try with lr 2e-5.\nCompare eval_loss with run_5f04e27efcd6.")
 
 
 def _device(index: int, util: float, used_gib: float, temp: float, watts: float,

@@ -126,6 +126,7 @@ VIEWS: dict[str, View] = {
     "run-80x24": View(run, (80, 24)),
     "run-artifacts": View(keys(run, "2")),
     "run-gpu": View(keys(run, "3")),
+    "run-details": View(keys(run, "4")),
     "run-cancel": View(keys(run, "c")),
     "help": View(keys(run, "question_mark")),
     "compare": View(compare),
