@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -21,6 +21,7 @@ from common.models import (
 
 from ..services import tidying
 from ..state import Services
+from .long_poll import unless_client_leaves
 from .openapi import responses
 
 Svc = NamedDependency[Services]
@@ -104,11 +105,13 @@ class RunController(Controller):
                                                   after_step, limit)
 
     @get("/{run_id:str}/wait", operation_id="waitRun", responses=responses(400, 401, 404))
-    async def wait(self, services: Svc, project_reference: Ref, run_id: RunId,
+    async def wait(self, services: Svc, request: Request[Any, Any, Any],
+                   project_reference: Ref, run_id: RunId,
                    wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
         """The run's detail as soon as it has ended, or at ``timeout`` with the current
         detail and ``X-Wait-Timed-Out: true``."""
-        return waited(*await services.run_service.wait(project_reference, run_id, wait_seconds))
+        return waited(*await unless_client_leaves(request, services.run_service.wait(
+            project_reference, run_id, wait_seconds)))
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
           responses=responses(400, 401, 404, 409))

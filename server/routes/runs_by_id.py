@@ -6,9 +6,9 @@ the run's project, so ``/runs/{id}/...`` and ``/projects/{p}/runs/{id}/...`` ans
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -26,6 +26,7 @@ from ..services import tidying
 from ..services.run_index import list_runs
 from ..state import Services
 from .event_stream import EventStream
+from .long_poll import unless_client_leaves
 from .openapi import responses
 from .runs import (
     Grace,
@@ -104,11 +105,13 @@ class RunByIdController(Controller):
                                                              last_event_id or last_id))
 
     @get("/{run_id:str}/wait", operation_id="waitRunById", responses=responses(400, 401, 404))
-    async def wait(self, services: Svc, run_project: RunProject, run_id: RunId,
+    async def wait(self, services: Svc, request: Request[Any, Any, Any],
+                   run_project: RunProject, run_id: RunId,
                    wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
         """The run's detail as soon as it has ended, or at ``timeout`` with the current
         detail and ``X-Wait-Timed-Out: true``."""
-        return waited(*await services.run_service.wait(run_project, run_id, wait_seconds))
+        return waited(*await unless_client_leaves(request, services.run_service.wait(
+            run_project, run_id, wait_seconds)))
 
     @post("/{run_id:str}/cancel", operation_id="cancelRunById", status_code=200,
           responses=responses(400, 401, 404, 409))

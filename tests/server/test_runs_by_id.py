@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -11,7 +14,7 @@ from common.client import ApiError, TrainyardClient
 from common.models import RunCreate
 
 from ..conftest import TOKEN, Server, project_body
-from ..helpers import wait_for_status
+from ..helpers import wait_for_status, wait_until
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -87,3 +90,29 @@ async def test_cancel_by_id_stops_the_run(client: TrainyardClient) -> None:
     with pytest.raises(ApiError) as err:
         await client.stop_run(run.id, grace_seconds=1, pause=True)
     assert err.value.status_code == 409
+
+
+async def test_a_waiter_that_goes_away_stops_waiting(server: Server,
+                                                     client: TrainyardClient) -> None:
+    await client.create_project(project_body("gone"))
+    run = await client.start_run("gone", RunCreate("sleep 60"))
+
+    async def waiters() -> float:
+        response = httpx.get(f"{server.url}/metrics", headers=AUTH)
+        return next(float(line.split()[-1]) for line in response.text.splitlines()
+                    if line.startswith("trainyard_run_waiters "))
+
+    waiting = asyncio.ensure_future(client.wait_run(run.id, seconds=600))
+    await wait_until(lambda: _at_least(waiters, 1), what="the wait to begin")
+    waiting.cancel()  # the script is killed: its connection closes
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await wait_until(lambda: _at_least(waiters, 0, exactly=True), timeout=10,
+                     what="the server to drop the wait")
+    await client.stop_run(run.id, grace_seconds=1)
+
+
+async def _at_least(probe: Callable[[], Awaitable[float]], value: float, *,
+                    exactly: bool = False) -> bool:
+    found = await probe()
+    return found == value if exactly else found >= value
