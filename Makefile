@@ -32,7 +32,7 @@ test-fast: install  ## the suite without the Docker engine (its tests are skippe
 	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check server common tui tests bench demo
+	$(VENV)/bin/ruff check server common tui cli tests bench demo trainyard_cli.py
 	$(VENV)/bin/mypy
 
 bench: install  ## benchmarks; prints a table

@@ -3,7 +3,8 @@
 Order (one server process throughout, so the idle figures compare like with like):
 ``GET /projects`` load, idle with 0 then 20 live runs, the 1M-line ingest, then idle with
 20 live runs again on top of that history, the GPU sampler (a second server that replays
-H100 readings, beside the first one's idle figure), and last the SSE fan-out (its rows are shown
+H100 readings, beside the first one's idle figure), a /metrics scrape (a third server,
+8 replayed GPUs and 50 live runs), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
 figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
 Progress goes to stderr; stdout gets the header and the table only. Every process
@@ -33,6 +34,7 @@ from . import (
     idle,
     ingest,
     interrupt,
+    metrics_scrape,
     sse_fanout,
     tui_responsiveness,
 )
@@ -88,6 +90,10 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         found = await _attempt("GPU queue with 1,000 waiting runs", rows,
                                gpu_queue.measure(ws, token))
         rows += found or []
+        scraped = await _attempt("GET /metrics with 50 live runs and 8 GPUs", rows,
+                                 metrics_scrape.measure(ws, token))
+        if scraped is not None:
+            rows.append(scraped)
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

@@ -15,6 +15,7 @@ import msgspec
 from httpx_sse import aconnect_sse
 
 from .models import (
+    Comparison,
     ErrorBody,
     GpuSnapshot,
     LogPage,
@@ -25,6 +26,7 @@ from .models import (
     ProjectUpdate,
     RunCreate,
     RunDetail,
+    RunPage,
     RunSummary,
 )
 
@@ -73,9 +75,9 @@ class TrainyardClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, path: str, kind: type[T], *, body: Any = None,
+    async def _send(self, method: str, path: str, *, body: Any = None,
                     params: dict[str, Any] | None = None,
-                    wait_seconds: float | None = None) -> T:
+                    wait_seconds: float | None = None) -> httpx.Response:
         content = msgspec.json.encode(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         clean = {k: v for k, v in (params or {}).items() if v is not None}
@@ -89,6 +91,13 @@ class TrainyardClient:
                 error = ErrorBody(status_code=response.status_code, code="http_error",
                                   message=response.text[:500], detail=response.text[:500])
             raise ApiError(error)
+        return response
+
+    async def _call(self, method: str, path: str, kind: type[T], *, body: Any = None,
+                    params: dict[str, Any] | None = None,
+                    wait_seconds: float | None = None) -> T:
+        response = await self._send(method, path, body=body, params=params,
+                                    wait_seconds=wait_seconds)
         return msgspec.json.decode(response.content, type=kind)
 
     # -- projects ---------------------------------------------------------------------
@@ -136,6 +145,57 @@ class TrainyardClient:
         return await self._call(
             "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
             body=body, params={"source_artifact_id": source_artifact_id})
+
+    # -- runs by id alone -------------------------------------------------------------
+    async def list_all_runs(self, *, status: str | None = None, project: str | None = None,
+                            limit: int = 100, after: str | None = None) -> RunPage:
+        """One page of runs across projects, newest first (``GET /runs``)."""
+        return await self._call("GET", "/runs", RunPage, params={
+            "status": status, "project": project, "limit": limit, "after": after})
+
+    async def run(self, run_id: str) -> RunDetail:
+        return await self._call("GET", f"/runs/{_ref(run_id)}", RunDetail)
+
+    async def run_logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> LogPage:
+        return await self._call("GET", f"/runs/{_ref(run_id)}/logs", LogPage,
+                                params={"after": after, "limit": limit})
+
+    async def run_metrics(self, run_id: str, *, keys: list[str] | None = None,
+                          after_step: int = -1) -> MetricSeries:
+        return await self._call("GET", f"/runs/{_ref(run_id)}/metrics", MetricSeries,
+                                params={"keys": ",".join(keys) if keys else None,
+                                        "after_step": after_step})
+
+    async def wait_run(self, run_id: str, *, seconds: float) -> tuple[RunDetail, bool]:
+        """The run once it has ended, or after ``seconds``; and whether it ended."""
+        response = await self._send("GET", f"/runs/{_ref(run_id)}/wait",
+                                    params={"timeout": seconds}, wait_seconds=seconds + 30.0)
+        detail = msgspec.json.decode(response.content, type=RunDetail)
+        return detail, response.headers.get("X-Wait-Timed-Out") != "true"
+
+    async def stop_run(self, run_id: str, *, grace_seconds: float | None = None,
+                       pause: bool = False) -> RunDetail:
+        """Cancel (or pause) a run named by its id alone."""
+        wait = (30.0 if grace_seconds is None else grace_seconds) + 45.0
+        return await self._call(
+            "POST", f"/runs/{_ref(run_id)}/{'pause' if pause else 'cancel'}", RunDetail,
+            params={"grace_seconds": grace_seconds}, wait_seconds=max(wait, 120.0))
+
+    async def resume_run(self, run_id: str, *, source_artifact_id: str | None = None,
+                         start_command: str | None = None) -> RunDetail:
+        body = {"start_command": start_command} if start_command else None
+        return await self._call("POST", f"/runs/{_ref(run_id)}/resume", RunDetail, body=body,
+                                params={"source_artifact_id": source_artifact_id})
+
+    def events_of_run(self, run_id: str, *, last_event_id: str | None = None
+                      ) -> AsyncIterator[ServerEvent]:
+        return self.events(f"/runs/{_ref(run_id)}/events", last_event_id=last_event_id)
+
+    async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
+                      ) -> Comparison:
+        """Runs side by side: aligned metrics, summaries, what differs."""
+        return await self._call("GET", "/compare", Comparison, params={
+            "runs": ",".join(run_ids), "keys": ",".join(keys) if keys else None})
 
     # -- streams ----------------------------------------------------------------------
     async def events(self, path: str, *, last_event_id: str | None = None

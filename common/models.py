@@ -15,8 +15,12 @@ from msgspec import Meta, Struct
 
 __all__ = [
     "RUN_STATUSES",
+    "AlignedSeries",
     "Artifact",
     "ArtifactType",
+    "ComparedRun",
+    "Comparison",
+    "Differences",
     "ErrorBody",
     "GpuDevice",
     "GpuHistoryPoint",
@@ -26,6 +30,7 @@ __all__ = [
     "LogEntry",
     "LogPage",
     "MetricSeries",
+    "MetricSummary",
     "ProgressInfo",
     "Project",
     "ProjectCreate",
@@ -38,9 +43,11 @@ __all__ = [
     "RunCreate",
     "RunDetail",
     "RunGpu",
+    "RunPage",
     "RunStatus",
     "RunSummary",
     "RunUpdate",
+    "ValueDiff",
 ]
 
 ProjectStatus = Literal["active", "archived"]
@@ -129,8 +136,10 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
 
 
 class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Body of ``PATCH /projects/{ref}``: only the fields present change."""
+    """Body of ``PATCH /projects/{ref}``: only the fields present change; a new ``name``
+    renames the project (its id stays; the old name no longer finds it)."""
 
+    name: ShortLine | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
     objective: Line | msgspec.UnsetType = msgspec.UNSET
     task_type: ShortLine | msgspec.UnsetType = msgspec.UNSET
@@ -298,12 +307,6 @@ class RunSummary(Struct, kw_only=True):
     pending_reason: str | None = None  # why it waits, in plain words
 
 
-class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Body of ``PATCH .../runs/{run_id}``: only the fields present change."""
-
-    priority: Priority | msgspec.UnsetType = msgspec.UNSET
-
-
 class QueuedRun(Struct, kw_only=True):
     run_id: str
     project_id: str
@@ -329,6 +332,14 @@ class Queue(Struct, kw_only=True):
     gpus: list[GpuHolder]
 
 
+class RunPage(Struct, kw_only=True):
+    """``GET /runs``: one page of runs across projects, newest first; pass ``next_after``
+    as ``after`` for the next page (None: this is the last)."""
+
+    runs: list[RunSummary]
+    next_after: str | None
+
+
 class RunDetail(RunSummary, kw_only=True):
     """The seed's RunDetail plus what a real run knows (exit code, why it ended)."""
 
@@ -342,6 +353,8 @@ class RunDetail(RunSummary, kw_only=True):
     kept_artifact_id: str | None = None
     progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
     gpu: RunGpu | None = None
+    notes: str = ""  # free text people keep on the run (PATCH)
+    tags: list[str] = msgspec.field(default_factory=list)
 
 
 class Project(ProjectSummary, kw_only=True):
@@ -363,6 +376,23 @@ class RunCreate(Struct, forbid_unknown_fields=True):
         if not self.start_command.strip():
             raise ValueError("`start_command` must not be blank")
         check_output_dir(self.output_dir)
+
+
+class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Body of ``PATCH /runs/{id}``: what people note on a run, and the priority of a run
+    still waiting for GPUs; only fields present change."""
+
+    notes: Description | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        _reject_blank(self, ())
+
+    def changes(self) -> dict[str, Any]:
+        """The notes and tags to change (the priority goes to the queue)."""
+        return {f: getattr(self, f) for f in ("notes", "tags")
+                if getattr(self, f) is not msgspec.UNSET}
 
 
 class ResumeRequest(Struct, forbid_unknown_fields=True):
@@ -387,3 +417,59 @@ class ErrorBody(Struct, kw_only=True):
     message: str
     detail: str
     details: dict[str, Any] | None = None
+
+
+class MetricSummary(Struct, kw_only=True):
+    """A metric of one run: its last value and, for metrics with a direction (losses go
+    down, accuracies up: ``goal``), its best value and where."""
+
+    final: float
+    final_step: int
+    goal: Literal["min", "max"] | None = None
+    best: float | None = None
+    best_step: int | None = None
+
+
+class ComparedRun(Struct, kw_only=True):
+    id: str
+    project_id: str
+    status: RunStatus
+    exit_code: int | None
+    start_command: str
+    created_at: datetime
+    steps: int | None  # the last step the run reached
+    duration_seconds: float | None  # started to ended (or to now, while live)
+    gpu_hours: float | None  # GPUs held times duration, when the run was seen on GPUs
+    config_name: str | None  # the training YAML snapshot compared (None: none kept)
+    metrics: dict[str, MetricSummary]
+
+
+class AlignedSeries(Struct, kw_only=True):
+    """One metric of every compared run on common steps: ``values[i][j]`` is run i's
+    value at ``steps[j]`` (None where it logged none)."""
+
+    steps: list[int]
+    values: list[list[float | None]]
+
+
+class ValueDiff(Struct, kw_only=True):
+    """One key whose value is not the same in every run: ``values`` in run order (None:
+    the run has no such key); ``text`` reads ``key: a -> b``."""
+
+    key: str
+    values: list[str | None]
+    text: str
+
+
+class Differences(Struct, kw_only=True):
+    command: list[str] | None  # each run's start command, or None when all are the same
+    env: list[ValueDiff]
+    config: list[ValueDiff]  # the training YAML snapshots, nested keys flattened
+
+
+class Comparison(Struct, kw_only=True):
+    """``GET /compare``: runs side by side, in the order asked for."""
+
+    runs: list[ComparedRun]
+    series: dict[str, AlignedSeries]
+    differences: Differences

@@ -21,11 +21,14 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.compare import CompareController
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
+from .routes.prometheus import PrometheusController
 from .routes.queue import QueueController
 from .routes.runs import RunController
+from .routes.runs_by_id import RunByIdController
 from .routes.streams import StreamController
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
@@ -37,7 +40,9 @@ from .services.supervisor import Supervisor
 from .state import Services
 from .storage.db import Database
 from .storage.projects import ProjectRepository
+from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
+from .storage.tidying import Tidying
 from .telemetry.gpu import GpuReader, make_reader
 from .telemetry.sampler import GpuSampler
 
@@ -78,6 +83,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
                                queue=queue),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
         queue=queue,
+        run_listing=RunListing(db), tidying=Tidying(db),
     )
 
 
@@ -113,10 +119,11 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
-                                           GpuController, QueueController],
+                                           GpuController, QueueController, RunByIdController,
+                                           CompareController],
                  security=[{"BearerToken": []}])
     app = Litestar(
-        route_handlers=[HealthController, api],
+        route_handlers=[HealthController, PrometheusController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
         middleware=[TokenMiddleware(services.auth)],

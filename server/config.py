@@ -46,6 +46,7 @@ class Settings:
     sse_queue: int = 1024
     log_level: str = "info"
     access_log: bool = False
+    metrics_public: bool = False  # GET /metrics without the token (for a scraper)
 
     @property
     def db_path(self) -> Path:
@@ -92,6 +93,8 @@ class Settings:
                               ("critical", "error", "warning", "info", "debug")),
             access_log=_choice("TRAINYARD_ACCESS_LOG", get("TRAINYARD_ACCESS_LOG"), "0",
                                ("0", "1", "true", "false")) in ("1", "true"),
+            metrics_public=_choice("TRAINYARD_METRICS_PUBLIC", get("TRAINYARD_METRICS_PUBLIC"),
+                                   "0", ("0", "1", "true", "false")) in ("1", "true"),
         )
 
 

@@ -15,7 +15,9 @@ from .services.runs import RunService
 from .services.supervisor import Supervisor
 from .storage.db import Database
 from .storage.projects import ProjectRepository
+from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
+from .storage.tidying import Tidying
 from .telemetry.sampler import GpuSampler
 
 __all__ = ["Services"]
@@ -37,3 +39,5 @@ class Services:
     recorder: RunRecorder
     sampler: GpuSampler
     queue: GpuQueue
+    run_listing: RunListing
+    tidying: Tidying

@@ -15,6 +15,7 @@ from httpx_sse import SSEError
 
 from common.client import ServerEvent, TrainyardClient
 from common.models import (
+    Comparison,
     GpuSnapshot,
     LogPage,
     MetricSeries,
@@ -60,6 +61,9 @@ class Api(Protocol):
                       after_step: int = -1) -> MetricSeries: ...
 
     async def gpus(self) -> GpuSnapshot: ...
+
+    async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
+                      ) -> Comparison: ...
 
     def events(self, path: str, *, last_event_id: str | None = None
                ) -> AsyncIterator[ServerEvent]: ...

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, MediaType, Response, get, patch, post
+from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from common.models import Project, ProjectCreate, ProjectStatus, ProjectSummary, ProjectUpdate
 
 from ..services import projects as service
+from ..services import tidying
 from ..state import Services
 from ..storage.projects import ProjectFilter
 from .openapi import responses
@@ -53,10 +54,18 @@ class ProjectController(Controller):
                                          ref=project_reference)
 
     @patch("/{project_reference:str}", operation_id="updateProject",
-           responses=responses(400, 401, 404))
+           responses=responses(400, 401, 404, 409))
     async def update(self, services: Svc, project_reference: Ref,
                      data: JSONBody[ProjectUpdate]) -> Project:
-        """Change fields; ``status`` archives or unarchives."""
+        """Change fields; ``status`` archives or unarchives; ``name`` renames."""
         return await service.update_project(projects=services.projects, runs=services.runs,
                                             changes=services.changes, ref=project_reference,
                                             data=data)
+
+    @delete("/{project_reference:str}", operation_id="deleteProject",
+            responses=responses(401, 404, 409))
+    async def remove(self, services: Svc, project_reference: Ref) -> None:
+        """Delete the project with its runs, their logs and metrics (never files on disk);
+        409 while a run is live."""
+        await tidying.delete_project(projects=services.projects, tidying=services.tidying,
+                                     changes=services.changes, ref=project_reference)

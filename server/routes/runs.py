@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Response, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -19,7 +19,9 @@ from common.models import (
     RunUpdate,
 )
 
+from ..services import tidying
 from ..state import Services
+from .long_poll import unless_client_leaves
 from .openapi import responses
 
 Svc = NamedDependency[Services]
@@ -29,6 +31,32 @@ Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact n
 RunId = Annotated[str, PathParameter(max_length=100)]
 Grace = Annotated[float, QueryParameter(ge=0, le=3600,
                                    description="Seconds between SIGTERM and SIGKILL")]
+WaitTimeout = Annotated[float, QueryParameter(
+    name="timeout", ge=0, le=3600,
+    description="Answer after this many seconds even if the run is live")]
+WAIT_HEADER = "X-Wait-Timed-Out"
+LogAfter = Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")]
+LogLimit = Annotated[int, QueryParameter(ge=1, le=10_000)]
+MetricKeys = Annotated[str | None, QueryParameter(
+    max_length=2000, description="Comma-separated metric names; all when absent")]
+
+
+def waited(detail: RunDetail, ended: bool) -> Response[RunDetail]:
+    """The detail, with a header that says whether the wait ran out before the run ended."""
+    return Response(detail, headers={WAIT_HEADER: "false" if ended else "true"})
+
+
+def log_page(page: LogPage, format: str) -> LogPage | Response[str]:
+    if format == "text":
+        text = "".join(f"{e.message}\n" for e in page.entries)
+        return Response(text, media_type=MediaType.TEXT,
+                        headers={"X-Next-After": str(page.next_after),
+                                 "X-Has-More": str(page.has_more).lower()})
+    return page
+
+
+def key_list(keys: str | None) -> list[str] | None:
+    return [k.strip() for k in keys.split(",") if k.strip()] if keys else None
 
 
 class RunController(Controller):
@@ -40,12 +68,6 @@ class RunController(Controller):
                     data: JSONBody[RunCreate]) -> RunDetail:
         """Check the dataset and YAML, then start the command detached in the container."""
         return await services.run_service.launch(project_reference, data)
-
-    @patch("/{run_id:str}", operation_id="updateRun", responses=responses(400, 401, 404, 409))
-    async def update(self, services: Svc, project_reference: Ref, run_id: RunId,
-                     data: JSONBody[RunUpdate]) -> RunDetail:
-        """Change a waiting run's ``priority`` (409 once it has started)."""
-        return await services.run_service.update(project_reference, run_id, data)
 
     @get(operation_id="listRuns", responses=responses(400, 401, 404))
     async def list(self, services: Svc, project_reference: Ref,
@@ -63,32 +85,33 @@ class RunController(Controller):
          media_type=MediaType.JSON)
     async def logs(
         self, services: Svc, project_reference: Ref, run_id: RunId,
-        after: Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")] = 0,
-        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        after: LogAfter = 0, limit: LogLimit = 1000,
         format: FromQuery[Literal["json", "text"]] = "json",
     ) -> LogPage | Response[str]:
         """Log lines in order, paged by sequence number; ``format=text`` for ``less``."""
         page = await services.run_service.logs(project_reference, run_id, after, limit)
-        if format == "text":
-            text = "".join(f"{e.message}\n" for e in page.entries)
-            return Response(text, media_type=MediaType.TEXT,
-                            headers={"X-Next-After": str(page.next_after),
-                                     "X-Has-More": str(page.has_more).lower()})
-        return page
+        return log_page(page, format)
 
     @get("/{run_id:str}/metrics", operation_id="getRunMetrics",
          responses=responses(400, 401, 404))
     async def metrics(
         self, services: Svc, project_reference: Ref, run_id: RunId,
-        keys: Annotated[str | None, QueryParameter(
-            max_length=2000, description="Comma-separated metric names; all when absent")] = None,
+        keys: MetricKeys = None,
         after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> MetricSeries:
         """Metric series for charts: per key, [step, value] pairs after ``after_step``."""
-        wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
-        return await services.run_service.metrics(project_reference, run_id, wanted,
+        return await services.run_service.metrics(project_reference, run_id, key_list(keys),
                                                   after_step, limit)
+
+    @get("/{run_id:str}/wait", operation_id="waitRun", responses=responses(400, 401, 404))
+    async def wait(self, services: Svc, request: Request[Any, Any, Any],
+                   project_reference: Ref, run_id: RunId,
+                   wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
+        """The run's detail as soon as it has ended, or at ``timeout`` with the current
+        detail and ``X-Wait-Timed-Out: true``."""
+        return waited(*await unless_client_leaves(request, services.run_service.wait(
+            project_reference, run_id, wait_seconds)))
 
     @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
           responses=responses(400, 401, 404, 409, 503))
@@ -119,3 +142,19 @@ class RunController(Controller):
             start_command=data.start_command if data else None,
             env=data.env if data else None, output_dir=data.output_dir if data else None,
             gpus=data.gpus if data else None, priority=data.priority if data else None)
+
+    @patch("/{run_id:str}", operation_id="updateRun", responses=responses(400, 401, 404, 409))
+    async def update(self, services: Svc, project_reference: Ref, run_id: RunId,
+                     data: JSONBody[RunUpdate]) -> RunDetail:
+        """Change the run's free-text ``notes`` or its ``tags``, or the ``priority`` of a
+        run still waiting for GPUs (409 once it has started)."""
+        return await tidying.update_run(runs=services.run_service, tidying=services.tidying,
+                                        project_ref=project_reference, run_id=run_id,
+                                        data=data)
+
+    @delete("/{run_id:str}", operation_id="deleteRun", responses=responses(401, 404, 409))
+    async def remove(self, services: Svc, project_reference: Ref, run_id: RunId) -> None:
+        """Delete an ended run's log, events, metrics and artifact records (never files)."""
+        await tidying.delete_run(runs=services.run_service, tidying=services.tidying,
+                                 changes=services.changes, project_ref=project_reference,
+                                 run_id=run_id)

@@ -69,6 +69,10 @@ async def update_project(*, projects: ProjectRepository, runs: RunRepository,
     summary = await require_project(projects, ref)
     fields = data.changes()
     _check_names(fields)
+    name = fields.get("name")
+    if name is not None and name != summary.name and await projects.name_taken(name):
+        raise Conflict(f"a project named {name!r} already exists", code="project_exists",
+                       details={"name": name})
     await projects.update(summary.id, fields)
     project = await get_project(projects=projects, runs=runs, ref=summary.id)
     changes.publish("project.updated", msgspec.json.encode(project))

@@ -54,6 +54,7 @@ class RunRecorder:
         self.hub = hub
         self.changes = changes
         self.project_of: dict[str, str] = {}  # run id -> project id, for list-view events
+        self.lines_recorded = 0  # since start, for GET /metrics
 
     async def record(self, run_id: str, rows: Sequence[LogRow] = (), *,
                      events: Sequence[tuple[str, Any]] = (),
@@ -70,6 +71,7 @@ class RunRecorder:
                                            fields=fields, points=points, guard=guard)
         if committed is None:
             return None
+        self.lines_recorded += len(rows)
         if self.hub.subscribers(run_id):  # encode only for someone: ingest stays cheap
             frames = [log_frame(committed.lines)] if committed.lines else []
             frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)

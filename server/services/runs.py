@@ -22,7 +22,6 @@ from common.models import (
     RunDetail,
     RunGpu,
     RunSummary,
-    RunUpdate,
 )
 
 from ..config import Settings
@@ -31,6 +30,7 @@ from ..executors.base import Executor, ExecutorError, Launch, Prepared
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import Busy, RunRepository, RunRow, StopKind
+from ..storage.tidying import notes_of
 from .artifacts import newest_checkpoint
 from .gpu_queue import GpuQueue
 from .names import new_id
@@ -38,6 +38,7 @@ from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
 from .streams import run_stream
 from .supervisor import Supervisor
+from .waiting import wait_for_end
 from .workspace import resolve_resources
 
 __all__ = ["RunService"]
@@ -73,8 +74,24 @@ class RunService:
                            code="run_not_found", details={"run": run_id})
         return run
 
+    async def project_of(self, run_id: str) -> str:
+        """The id of the project a run belongs to, for the routes that name the run alone."""
+        run = await self.runs.get(run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id!r}", code="run_not_found", details={"run": run_id})
+        return run.project_id
+
+    async def wait(self, project_ref: str, run_id: str,
+                   seconds: float) -> tuple[RunDetail, bool]:
+        """The run's detail once it has ended, or after ``seconds``; and whether it ended."""
+        run = await self.require_run(project_ref, run_id)
+        ended = await wait_for_end(self.runs, self.recorder.hub, run.id, seconds)
+        fresh = await self.runs.get(run.id)
+        return await self.detail(fresh or run), ended
+
     async def detail(self, run: RunRow) -> RunDetail:
         summary = run.summary()
+        noted = await notes_of(self.runs.db, run.id)
         return RunDetail(
             **{f: getattr(summary, f) for f in summary.__struct_fields__},
             metrics={k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
@@ -83,7 +100,7 @@ class RunService:
             env=run.env, container=run.container, workdir=run.workdir, output_dir=run.output_dir,
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
-            gpu=await self._gpu(run),
+            gpu=await self._gpu(run), notes=noted.notes, tags=noted.tags,
         )
 
     async def _gpu(self, run: RunRow) -> RunGpu | None:
@@ -222,18 +239,14 @@ class RunService:
             id=new_id("art"), name=training_yaml.name, type="config", path=str(copy),
             created_at=datetime.now(UTC), tags=["launch"], run_id=run.id)])
 
-    async def update(self, project_ref: str, run_id: str, data: RunUpdate) -> RunDetail:
-        run = await self.require_run(project_ref, run_id)
-        if data.priority is not msgspec.UNSET:
-            if not await self.runs.set_priority(run.id, data.priority):
-                raise Conflict(f"run {run.id} is {run.status} and no longer waits for GPUs: "
-                               "its priority cannot change", code="run_not_queued",
-                               details={"status": run.status})
-            await self.recorder.log(run.id, f"priority set to {data.priority}")
-            self.queue.poke()
-        fresh = await self.runs.get(run.id)
-        assert fresh is not None
-        return await self.detail(fresh)
+    async def set_priority(self, run: RunRow, priority: int) -> None:
+        """Reorder a run still waiting for GPUs."""
+        if not await self.runs.set_priority(run.id, priority):
+            raise Conflict(f"run {run.id} is {run.status} and no longer waits for GPUs: "
+                           "its priority cannot change", code="run_not_queued",
+                           details={"status": run.status})
+        await self.recorder.log(run.id, f"priority set to {priority}")
+        self.queue.poke()
 
     # -- stopping and resuming --------------------------------------------------------
     async def stop(self, project_ref: str, run_id: str, *, kind: StopKind,

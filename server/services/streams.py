@@ -4,7 +4,8 @@ A run stream subscribes to the hub FIRST, then replays stored events after the c
 ``Last-Event-ID``, then delivers live frames, skipping what it already sent and filling
 any hole from storage: no gap, no duplicate, whatever the timing. A client that falls
 behind falls out of the hub's log and is caught up from storage the same way. Once the
-run's final status has gone out, an ``end`` event closes the stream (``curl -N`` exits).
+run's final status has gone out, an ``end`` event (final status, exit code, kept
+checkpoint) closes the stream (``curl -N`` exits).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import msgspec
-
 from ..storage.runs import RunRepository
 from .events import Frame, RingChannel, encode_frame
 from .fanout import RunHub
 from .recorder import TERMINAL, event_frame, log_frame
+from .waiting import end_payload
 
 __all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "ring_stream", "run_stream"]
 
@@ -101,7 +101,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
             if frames:
                 # Live frames only are shared: clients served together took the same ones.
                 yield hub.join(frames) if live else b"".join(frame.data for frame in frames)
-        yield encode_frame("end", cursor, msgspec.json.encode({"run_id": run_id}))
+        yield encode_frame("end", cursor, await end_payload(runs, run_id))
     finally:
         hub.unsubscribe(run_id, sub)
 

@@ -19,7 +19,7 @@ _COLUMNS = (
     "created_at, updated_at, gpus"
 )
 _UPDATABLE = frozenset({
-    "description", "objective", "task_type", "owner", "dataset_name", "training_yaml_name",
+    "name", "description", "objective", "task_type", "owner", "dataset_name", "training_yaml_name",
     "tags", "status", "container", "workdir", "output_dir", "save_signal", "gpus",
 })
 _json_decode = msgspec.json.Decoder(list[str]).decode

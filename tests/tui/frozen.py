@@ -16,7 +16,11 @@ import msgspec
 
 from common.client import ServerEvent
 from common.models import (
+    AlignedSeries,
     Artifact,
+    ComparedRun,
+    Comparison,
+    Differences,
     GpuDevice,
     GpuHistoryPoint,
     GpuProcess,
@@ -24,6 +28,7 @@ from common.models import (
     LogEntry,
     LogPage,
     MetricSeries,
+    MetricSummary,
     ProgressInfo,
     Project,
     ProjectCreate,
@@ -33,6 +38,7 @@ from common.models import (
     RunDetail,
     RunGpu,
     RunSummary,
+    ValueDiff,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -158,7 +164,8 @@ DETAIL = RunDetail(
     progress_info=ProgressInfo(progress=0.45, current_step=STEP, total_steps=300,
                                steps_per_second=0.3012, eta_seconds=548.0, source="tqdm bar",
                                rate_source="measured over the last minute"),
-    gpu=RUN_GPU)
+    gpu=RUN_GPU, tags=["lr-sweep", "keep"],
+    notes="Resumed from the paused try with lr 2e-5.\nCompare eval_loss with run_5f04e27efcd6.")
 
 
 def _device(index: int, util: float, used_gib: float, temp: float, watts: float,
@@ -202,6 +209,50 @@ def gpu_samples(count: int = 60) -> list[GpuSnapshot]:
     return samples
 
 
+# Three runs compared: the live one, the paused one it resumed (slower, lr 1e-5), the
+# failed first try (a few steps).
+COMPARED_CURVES = {
+    RUN_ID: {s: loss_at(s) for s in range(5, STEP + 1, 5)},
+    "run_5f04e27efcd6": {s: round(2.3 + 1.3 * math.exp(-s / 70), 4) for s in range(5, 45, 5)},
+    "run_1d2e3f4a5b6c": {5: 3.4981},
+}
+
+
+def comparison(run_ids: list[str]) -> Comparison:
+    steps = sorted({s for rid in run_ids for s in COMPARED_CURVES[rid]})
+    runs = []
+    for rid in run_ids:
+        run = next(r for r in RUNS if r.id == rid)
+        curve = COMPARED_CURVES[rid]
+        final_step = max(curve)
+        best_step = min(curve, key=lambda s: (curve[s], s))
+        ended = run.completed_at or NOW
+        runs.append(ComparedRun(
+            id=rid, project_id=PROJECT_ID, status=run.status, exit_code=run.exit_code,
+            start_command=run.start_command, created_at=run.created_at, steps=final_step,
+            duration_seconds=(ended - (run.started_at or NOW)).total_seconds(),
+            gpu_hours=None, config_name="seal-train.yaml",
+            metrics={"loss": MetricSummary(final=curve[final_step], final_step=final_step,
+                                           goal="min", best=curve[best_step],
+                                           best_step=best_step)}))
+    rates = {RUN_ID: "2e-05", "run_5f04e27efcd6": "1e-05", "run_1d2e3f4a5b6c": "1e-05"}
+    ranks = {RUN_ID: "16", "run_5f04e27efcd6": "16", "run_1d2e3f4a5b6c": "8"}
+
+    def changed(key: str, values: list[str | None]) -> ValueDiff:
+        shown = " -> ".join("(unset)" if v is None else v for v in values)
+        return ValueDiff(key=key, values=values, text=f"{key}: {shown}")
+
+    resume = DETAIL.env["TRAINYARD_RESUME_FROM"]
+    return Comparison(
+        runs=runs,
+        series={"loss": AlignedSeries(steps=steps, values=[
+            [COMPARED_CURVES[rid].get(s) for s in steps] for rid in run_ids])},
+        differences=Differences(command=None, env=[changed(
+            "TRAINYARD_RESUME_FROM", [resume if rid == RUN_ID else None for rid in run_ids])],
+            config=[changed("learning_rate", [rates[rid] for rid in run_ids]),
+                    changed("lora.rank", [ranks[rid] for rid in run_ids])]))
+
+
 class FrozenApi:
     """The :class:`tui.api.Api` methods over the data above; writes are refused."""
 
@@ -238,6 +289,10 @@ class FrozenApi:
 
     async def gpus(self) -> GpuSnapshot:
         return self._gpus[-1]
+
+    async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
+                      ) -> Comparison:
+        return comparison(run_ids)
 
     async def events(self, path: str, *, last_event_id: str | None = None
                      ) -> AsyncIterator[ServerEvent]:

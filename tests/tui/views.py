@@ -25,6 +25,7 @@ from tests.tui.frozen import (
 from tests.tui.helpers import wait_for
 from tui.app import TrainyardApp
 from tui.link import LinkState
+from tui.screens.compare import CompareScreen
 from tui.screens.project import ProjectScreen
 from tui.screens.projects import ProjectsScreen
 from tui.screens.run import RunScreen
@@ -68,6 +69,16 @@ async def run(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
                    and app.screen.model is not None and app.screen.run_id == RUN_ID
                    and bool(app.screen.query_one(LogView).entries), what="the run")
+    await settle(pilot)
+
+
+async def compare(pilot: Pilot[None]) -> None:
+    """Three runs marked in the project view (m, down, ...), then c."""
+    await project(pilot)
+    await pilot.press("m", "down", "m", "down", "m", "c")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen)
+                   and app.screen.result is not None, what="the comparison")
     await settle(pilot)
 
 
@@ -115,8 +126,12 @@ VIEWS: dict[str, View] = {
     "run-80x24": View(run, (80, 24)),
     "run-artifacts": View(keys(run, "2")),
     "run-gpu": View(keys(run, "3")),
+    "run-details": View(keys(run, "4")),
     "run-cancel": View(keys(run, "c")),
     "help": View(keys(run, "question_mark")),
+    "compare": View(compare),
+    "compare-80x24": View(compare, (80, 24)),
+    "project-marked": View(keys(project, "m", "down", "down", "m")),
     "gpus": View(gpus),
     "gpus-unavailable": View(gpus, no_gpu=True),
 }

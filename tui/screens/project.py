@@ -19,6 +19,7 @@ from common.models import ProgressInfo, Project, ProjectUpdate, RunDetail
 from ..remote import changes, fetch
 from ..widgets import Line, ProjectFields, RunsTable
 from .base import ViewScreen
+from .compare import CompareScreen
 from .new_run import NewRunDialog
 from .project_form import ProjectForm
 from .run import RunScreen
@@ -28,6 +29,7 @@ __all__ = ["ProjectScreen", "recent_commands"]
 DETAILS_FOR = 25  # newest runs whose loss is shown (one request each)
 LOSS_EVERY = 5.0  # seconds between loss refreshes of a live run
 REFETCH_DELAY = 0.3
+MAX_COMPARED = 20  # what GET /compare takes
 
 
 def recent_commands(project: Project) -> list[str]:
@@ -38,13 +40,16 @@ def recent_commands(project: Project) -> list[str]:
 class ProjectScreen(ViewScreen):
     GUIDE = ("The project's fields and its runs, newest first, updated live; the loss "
              "column shows each run's latest loss. A new run offers the project's recent "
-             "commands. An archived project keeps its runs but starts no new ones.")
+             "commands. An archived project keeps its runs but starts no new ones. m marks runs "
+             "(◆), c compares the marked ones.")
     BINDINGS = [
         Binding("enter", "open", "Open run", priority=True),
         Binding("n", "new_run", "New run"),
         Binding("e", "edit", "Edit"),
         Binding("a", "archive", "Archive"),
         Binding("a", "unarchive", "Unarchive"),
+        Binding("m", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
     ]
 
     class Loaded(Message):
@@ -70,6 +75,7 @@ class ProjectScreen(ViewScreen):
         self.details: dict[str, RunDetail] = {}
         self._loss_fetched: dict[str, float] = {}
         self._refetch: Timer | None = None
+        self.marked: list[str] = []  # runs to compare, in the order marked
 
     def crumbs(self) -> tuple[str, ...]:
         return (self.project.name if self.project else self.name_hint,)
@@ -168,7 +174,8 @@ class ProjectScreen(ViewScreen):
             return
         now = self.tapp.now()
         self.query_one(ProjectFields).show(self.project, now)
-        self.query_one(RunsTable).show(self.project.runs, self.details, now)
+        self.query_one(RunsTable).show(self.project.runs, self.details, now,
+                                       frozenset(self.marked))
         live = sum(run.status in ("pending", "running") for run in self.project.runs)
         title = f" Runs ({len(self.project.runs)}" + (f", {live} live)" if live else ")")
         if not self.project.runs:
@@ -195,6 +202,27 @@ class ProjectScreen(ViewScreen):
         if run_id is None or self.project is None:
             return
         self.app.push_screen(RunScreen(self.project.id, run_id, self.project.name))
+
+    def action_mark(self) -> None:
+        run_id = self.query_one(RunsTable).selected_key
+        if run_id is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        elif len(self.marked) >= MAX_COMPARED:
+            self.notify(f"At most {MAX_COMPARED} runs compare at once", severity="warning")
+            return
+        else:
+            self.marked.append(run_id)
+        self._redraw()
+
+    def action_compare(self) -> None:
+        if self.project is None:
+            return
+        if len(self.marked) < 2:
+            self.notify("Mark two or more runs with m, then c compares them")
+            return
+        self.app.push_screen(CompareScreen(list(self.marked), self.project.name))
 
     def action_new_run(self) -> None:
         if self.project is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .artifacts_table import ArtifactsTable
 from .chart import LineChart
+from .compare_table import CompareTable
 from .gpu_card import GpuCard
 from .line import Line
 from .log_view import LogView
@@ -18,6 +19,7 @@ from .top_bar import TopBar
 
 __all__ = [
     "ArtifactsTable",
+    "CompareTable",
     "GpuCard",
     "Line",
     "LineChart",

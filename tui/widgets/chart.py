@@ -8,9 +8,12 @@ from textual.widget import Widget
 from ..drawing import braille_plot
 from ..format import number
 
-__all__ = ["LineChart"]
+__all__ = ["RUN_COLORS", "LineChart"]
 
 COLORS = ("cyan", "magenta", "yellow")
+# One colour per run when runs are overlaid (compare view); they repeat past ten.
+RUN_COLORS = ("cyan", "magenta", "yellow", "green", "red", "blue", "bright_white",
+              "bright_cyan", "bright_magenta", "bright_yellow")
 LABEL_WIDTH = 8
 
 
@@ -21,9 +24,11 @@ class LineChart(Widget):
     }
     """
 
-    def __init__(self, *, empty: str = "no loss reported yet", id: str | None = None) -> None:
+    def __init__(self, *, empty: str = "no loss reported yet", id: str | None = None,
+                 palette: tuple[str, ...] = COLORS) -> None:
         super().__init__(id=id)
         self.empty = empty
+        self.palette = palette
         self._series: dict[str, list[tuple[int, float]]] = {}
 
     def show(self, series: dict[str, dict[int, float]], keys: list[str]) -> None:
@@ -50,7 +55,8 @@ class LineChart(Widget):
                 label = number(y_lo)
             out.append(f"{label:>{LABEL_WIDTH - 1}}┤", style="dim")
             for char, owner in row:
-                out.append(char, style=COLORS[owner % len(COLORS)] if owner >= 0 else "")
+                out.append(char, style=self.palette[owner % len(self.palette)]
+                           if owner >= 0 else "")
         left, right = f"step {x_lo}", f"{x_hi}"
         gap = max(plot_width - len(left) - len(right), 1)
         out.append("\n" + " " * LABEL_WIDTH + left + " " * gap + right, style="dim")
@@ -61,7 +67,7 @@ class LineChart(Widget):
         for index, (key, series) in enumerate(self._series.items()):
             if index:
                 legend.append("   ")
-            legend.append("━ ", style=COLORS[index % len(COLORS)])
+            legend.append("━ ", style=self.palette[index % len(self.palette)])
             legend.append(f"{key} ")
             legend.append(number(series[-1][1]), style="bold")
         return legend

@@ -1,4 +1,5 @@
-"""What a run was started with and how it ended: command, places, times, environment."""
+"""What a run was started with and how it ended: command, places, times, environment, and
+the notes and tags people keep on it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class RunDetails(Static):
             return clock_time(moment, tz) if moment is not None else "—"
 
         rows: list[tuple[str, str]] = [
+            ("tags", ", ".join(run.tags) or "—"), ("notes", run.notes or "—"),
             ("command", run.start_command), ("status", run.status_message or run.status),
             ("exit code", "—" if run.exit_code is None else str(run.exit_code)),
             ("container", run.container or "—"), ("workdir", run.workdir or "—"),
@@ -38,5 +40,5 @@ class RunDetails(Static):
         text = Text()
         for label, value in rows:
             text.append(f"{label:>14} ", style="dim")
-            text.append(value + "\n")
+            text.append(value.replace("\n", "\n" + " " * 15) + "\n")
         self.update(text)

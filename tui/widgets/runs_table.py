@@ -27,7 +27,7 @@ class RunsTable(KeyedTable):
                ("command", "Command"))
 
     def show(self, runs: list[RunSummary], details: dict[str, RunDetail],
-             now: datetime) -> None:
+             now: datetime, marked: frozenset[str] = frozenset()) -> None:
         rows = []
         for run in runs:
             detail = details.get(run.id)
@@ -37,7 +37,8 @@ class RunsTable(KeyedTable):
                                      f" {run.progress * 100:3.0f}%")
             parent = f" ↻{run.parent_run_id[-4:]}" if run.parent_run_id else ""
             rows.append((run.id, (
-                Text.assemble((run.id, "bold"), (parent, "dim")), status_text(run.status),
+                Text.assemble(("◆ " if run.id in marked else "", "bold yellow"),
+                              (run.id, "bold"), (parent, "dim")), status_text(run.status),
                 progress, Text(number(loss), justify="right"), ago(run.started_at, now),
                 duration(_elapsed(run, now)), Text(clip(run.start_command, 60), style="dim"))))
         self.set_rows(rows)
