@@ -103,7 +103,8 @@ async def _watch(api: TrainyardClient, args: argparse.Namespace, run: RunDetail)
 
 
 async def run(api: TrainyardClient, args: argparse.Namespace) -> int:
-    data = RunCreate(start_command=_command_text(args.command), env=_env(args.env))
+    data = RunCreate(start_command=_command_text(args.command), env=_env(args.env),
+                     gpus=args.gpus, priority=args.priority, output_dir=args.output_dir)
     return await _watch(api, args, await api.start_run(args.project, data))
 
 

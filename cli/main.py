@@ -66,8 +66,16 @@ def parser() -> argparse.ArgumentParser:
                                         "canceled", "paused"])
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("-q", "--quiet", action="store_true", help="run ids only")
-    p = add("run", "start a run: trainyard run PROJECT [--env K=V]... [--wait] -- COMMAND...")
+    p = add("run", "start a run: trainyard run PROJECT [--gpus N] [--priority P] "
+                   "[--env K=V]... [--wait] -- COMMAND...")
     p.add_argument("project", help="project name or id")
+    p.add_argument("--gpus", type=int, metavar="N",
+                   help="GPUs the run needs: it waits in the queue until they are free "
+                        "(default: the project's)")
+    p.add_argument("--priority", type=int, default=0, metavar="P",
+                   help="higher starts first among waiting runs (default 0)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="the run's own output directory, relative to its working directory")
     p.add_argument("--env", action="append", default=[], metavar="K=V",
                    help="an environment variable for the command (repeatable)")
     _waiting(p, wait_flag=True)

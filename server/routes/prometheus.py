@@ -25,11 +25,12 @@ class PrometheusController(Controller):
     @get(operation_id="prometheusMetrics", responses=responses(401), opt={"public": True},
          media_type=CONTENT_TYPE)
     async def metrics(self, services: Svc, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """Runs by status, log lines ingested, SSE clients, live runs' progress, speed and
+        """Runs by status, the GPU queue's length and oldest wait, log lines ingested, SSE
+        clients, live runs' progress, speed and
         loss, and per-GPU utilisation, memory, temperature and power with the run holding
         it."""
         if not services.settings.metrics_public:
             await services.auth.check(authorization(request.scope))
         body = await scrape(listing=services.run_listing, recorder=services.recorder,
-                            sampler=services.sampler)
+                            sampler=services.sampler, queue=services.queue)
         return Response(body, media_type=CONTENT_TYPE)

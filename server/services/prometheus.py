@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from common.models import RUN_STATUSES, GpuSnapshot
+from common.models import RUN_STATUSES, GpuSnapshot, Queue
 
 from ..storage.run_listing import LiveGauge, RunListing
 from ..telemetry.sampler import GpuSampler
 from . import events
+from .gpu_queue import GpuQueue
 from .recorder import RunRecorder
 from .waiting import waiting
 
@@ -39,6 +42,7 @@ class Scrape:
     waiters: int
     gpus: GpuSnapshot
     live: list[LiveGauge]
+    queue: Queue
 
 
 def _gpu_families(snapshot: GpuSnapshot) -> list[Metric]:
@@ -103,7 +107,14 @@ def families(figures: Scrape) -> list[Metric]:
     waiters = GaugeMetricFamily("trainyard_run_waiters",
                                 "Requests waiting for a run to end (GET .../wait)",
                                 value=figures.waiters)
-    return [runs, lines, clients, waiters, *_run_families(figures.live),
+    queued = GaugeMetricFamily("trainyard_queue_runs", "Runs waiting for GPUs",
+                               value=len(figures.queue.runs))
+    oldest = min((r.waiting_since for r in figures.queue.runs), default=None)
+    wait = GaugeMetricFamily(
+        "trainyard_queue_oldest_wait_seconds", "How long the run waiting longest for GPUs "
+        "has waited (0: none waits)",
+        value=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+    return [runs, lines, clients, waiters, queued, wait, *_run_families(figures.live),
             *_gpu_families(figures.gpus)]
 
 
@@ -121,12 +132,14 @@ def exposition(figures: Scrape) -> bytes:
     return generate_latest(_Collected(families(figures)))
 
 
-async def scrape(*, listing: RunListing, recorder: RunRecorder, sampler: GpuSampler) -> bytes:
+async def scrape(*, listing: RunListing, recorder: RunRecorder, sampler: GpuSampler,
+                 queue: GpuQueue) -> bytes:
     waiters = waiting()
     figures = Scrape(
         runs_by_status=await listing.count_by_status(), lines_recorded=recorder.lines_recorded,
         # Every open subscription is a stream client but those of waiting requests.
         # (events keeps them in a private WeakSet for its keepalive ticker; read-only here.)
         stream_clients=max(len(events._LIVE) - waiters, 0), waiters=waiters,
-        gpus=sampler.snapshot, live=await listing.live_gauges())
+        gpus=sampler.snapshot, live=await listing.live_gauges(),
+        queue=msgspec.json.decode(await queue.encoded(), type=Queue))
     return exposition(figures)

@@ -9,13 +9,11 @@ import msgspec
 from common.models import RunSummary
 
 from .db import Database
+from .runs import SUMMARY_COLUMNS, summary_row
 
 __all__ = ["CursorUnknown", "LiveGauge", "RunListing"]
 
-_COLUMNS = (
-    "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
-    "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message"
-)
+_COLUMNS = SUMMARY_COLUMNS
 
 
 class LiveGauge(msgspec.Struct, frozen=True):
@@ -63,7 +61,7 @@ class RunListing:
         rows = await self.db.fetch_all(
             f"SELECT {_COLUMNS} FROM runs {clause} ORDER BY created_at DESC, rowid DESC "
             "LIMIT ?", (*params, limit + 1))
-        runs = [msgspec.convert(dict(row), RunSummary) for row in rows[:limit]]
+        runs = [summary_row(row) for row in rows[:limit]]
         return runs, (runs[-1].id if len(rows) > limit else None)
 
     async def count_by_status(self) -> dict[str, int]:

@@ -13,7 +13,8 @@ from common.models import Artifact, LogEntry, RunStatus, RunSummary
 
 from .db import Database, now_iso
 
-__all__ = ["Busy", "Committed", "Guard", "LogRow", "RunRepository", "RunRow", "StopKind"]
+__all__ = ["SUMMARY_COLUMNS", "Busy", "Committed", "Guard", "LogRow", "RunRepository", "RunRow",
+           "StopKind", "summary_row"]
 
 _json = msgspec.json.encode
 _dict_decode = msgspec.json.Decoder(dict[str, Any]).decode
@@ -121,7 +122,7 @@ def _run(row: sqlite3.Row) -> RunRow:
     return RunRow(**data)
 
 
-def _summary(row: sqlite3.Row) -> RunSummary:
+def summary_row(row: sqlite3.Row) -> RunSummary:
     data = dict(row)
     data["gpu_ids"] = _ids_decode(data["gpu_ids"] or "null")
     return msgspec.convert(data, RunSummary)
@@ -142,7 +143,7 @@ def _log(row: sqlite3.Row) -> LogEntry:
     )
 
 
-_SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = (
     "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
     "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message, "
     "gpus, priority, gpu_ids, queue_position, pending_reason"
@@ -262,13 +263,13 @@ class RunRepository:
 
     async def list_for_project(self, project_id: str, status: str | None = None
                                ) -> list[RunSummary]:
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs WHERE project_id = ?"
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs WHERE project_id = ?"
         params: list[Any] = [project_id]
         if status:
             sql += " AND status = ?"
             params.append(status)
         rows = await self.db.fetch_all(sql + " ORDER BY created_at DESC, rowid DESC", params)
-        return [_summary(row) for row in rows]
+        return [summary_row(row) for row in rows]
 
     async def update(self, run_id: str, **fields: Any) -> None:
         fields = _encode_fields(fields)

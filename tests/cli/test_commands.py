@@ -16,6 +16,7 @@ from common.client import TrainyardClient
 from common.models import RunCreate
 
 from ..conftest import REPO, TOKEN, Server, project_body
+from ..gpu_replay import eight_gpus
 from ..helpers import wait_for_status, wait_until
 
 
@@ -220,3 +221,27 @@ async def test_compare_prints_a_table_and_the_differences(
     as_json = json.loads(trainyard(server, "compare", *ids, "--json").stdout)
     assert [r["id"] for r in as_json["runs"]] == ids
     assert as_json["differences"]["config"][0]["values"] == ["0.1", "0.05"]
+
+
+async def test_run_with_gpus_waits_its_turn_and_gets_them(tmp_path: Path,
+                                                           workspace: Path) -> None:
+    replay = eight_gpus(tmp_path / "8.jsonl")
+    server = Server(data_dir=tmp_path / "data", workspace=workspace, env_extra={
+        "TRAINYARD_GPU_SOURCE": f"replay:{replay}", "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
+    try:
+        async with server.client() as api:
+            await wait_until(lambda: _has_gpus(api), what="the sampler's first reading")
+            await api.create_project(project_body("g"))
+        done = trainyard(server, "run", "g", "--gpus", "2", "--priority", "3", "--output-dir",
+                         "o/cli", "--wait", "--", 'echo "ids=$TRAINYARD_GPU_IDS"')
+        assert done.returncode == 0, done.stderr
+        assert "ids=0,1" in done.stdout
+        async with server.client() as api:
+            [run] = (await api.list_all_runs()).runs
+            assert run.gpus == 2 and run.priority == 3 and run.gpu_ids == [0, 1]
+    finally:
+        server.stop()
+
+
+async def _has_gpus(api: TrainyardClient) -> bool:
+    return bool((await api.gpus()).gpus)
