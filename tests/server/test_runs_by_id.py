@@ -34,7 +34,8 @@ async def test_a_run_reads_the_same_by_id_and_by_project(client: TrainyardClient
 async def test_listing_across_projects_pages_newest_first(client: TrainyardClient) -> None:
     for name in ("a", "b"):
         await client.create_project(project_body(name))
-    started = [await client.start_run(name, RunCreate("true")) for name in ("a", "b", "a")]
+    started = [await client.start_run(name, RunCreate("true", output_dir=f"o/{i}"))
+               for i, name in enumerate(("a", "b", "a"))]
     for run in started:
         await wait_for_status(client, run.project_id, run.id, {"completed"})
     first = await client.list_all_runs(limit=2)

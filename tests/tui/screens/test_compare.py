@@ -16,8 +16,10 @@ async def test_marked_runs_open_side_by_side(shared_server: Server,
                                              project_name: str) -> None:
     client = shared_client
     project = await client.create_project(project_body(project_name))
-    first = await client.start_run(project.id, RunCreate("echo a", env={"LR": "1e-5"}))
-    second = await client.start_run(project.id, RunCreate("echo b", env={"LR": "2e-5"}))
+    first = await client.start_run(project.id, RunCreate("echo a", env={"LR": "1e-5"},
+                                                         output_dir="saves/a"))
+    second = await client.start_run(project.id, RunCreate("echo b", env={"LR": "2e-5"},
+                                                          output_dir="saves/b"))
     for run in (first, second):
         await wait_for_status(client, project.id, run.id, {"completed"})
     notes = Notes()
