@@ -16,6 +16,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from .auth import TokenAuth, TokenMiddleware
+from .body_check import check_body
 from .config import Settings
 from .errors import to_response
 from .executors.base import Executor
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         route_handlers=[HealthController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
+        before_request=check_body,
         middleware=[TokenMiddleware(services.auth)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

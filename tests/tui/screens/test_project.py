@@ -34,16 +34,16 @@ async def test_edit_archive_and_server_errors(shared_server: Server,
         assert (saved.owner, saved.workdir, saved.description) == (
             "KM", "LLaMA-Factory", project.description)
 
-        # a value the server refuses: its message, in the form and as a notification
+        # values the server would refuse: every one said in the form, the first focused
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
         app.screen.query_one("#field-dataset_name", Input).value = "../etc"
+        app.screen.query_one("#field-tags", Input).value = "a, a"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any(s == "error" for s, _, _ in notes.seen),
-                       what="an error notification")
-        _severity, title, message = notes.seen[-1]
-        assert "unsafe_name" in title and "dataset_name" in message
+        await wait_for_text(pilot, "dataset_name: must be a plain file or folder name")
+        assert "tags: must not repeat a tag ('a')" in screen_text(pilot)
         assert isinstance(app.screen, ProjectForm)  # still open, to fix the value
+        assert app.screen.focused is app.screen.query_one("#field-dataset_name", Input)
         await pilot.press("escape")
         assert (await client.get_project(project.id)).dataset_name == project.dataset_name
 
