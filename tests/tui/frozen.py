@@ -34,6 +34,7 @@ from common.models import (
     RunGpu,
     RunSummary,
 )
+from common.version import API_VERSION
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:8000"
@@ -205,8 +206,11 @@ def gpu_samples(count: int = 60) -> list[GpuSnapshot]:
 class FrozenApi:
     """The :class:`tui.api.Api` methods over the data above; writes are refused."""
 
-    def __init__(self, gpus: list[GpuSnapshot] | None = None) -> None:
+    def __init__(self, gpus: list[GpuSnapshot] | None = None,
+                 api_version: int | None = API_VERSION) -> None:
         self._gpus = gpus if gpus is not None else gpu_samples()
+        self.api_version = api_version
+        self.token = "frozen"
 
     async def list_projects(self, **filters: str | None) -> list[ProjectSummary]:
         return list(PROJECTS)
@@ -255,6 +259,12 @@ class FrozenApi:
 
     async def ping(self) -> None:
         return None
+
+    async def server_api(self) -> int | None:
+        return self.api_version
+
+    def use_token(self, token: str) -> None:
+        self.token = token
 
     async def aclose(self) -> None:
         return None

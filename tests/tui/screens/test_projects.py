@@ -35,6 +35,16 @@ async def test_projects_arrive_live_and_filter_as_you_type(
         await pilot.press("escape")  # clears the filter
         assert rows(app) == 2
 
+        # Enter in the filter opens the match at once (one press)
+        await pilot.press("slash", "q", "w", "e", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen)
+                       and app.screen.project is not None
+                       and app.screen.project.name == "qwen-sft-v2", what="the match opened")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+        await pilot.press("slash", "escape")
+        assert rows(app) == 2
+
         # archived elsewhere: hidden, and counted; "a" shows it again
         await client.update_project("qwen-sft-v2", ProjectUpdate(status="archived"))
         await wait_for(pilot, lambda: rows(app) == 1, what="the archived project hidden")
