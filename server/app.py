@@ -34,6 +34,7 @@ from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
 from .state import Services
+from .stopping import Stopping
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
@@ -69,6 +70,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         run_service=RunService(settings=settings, projects=projects, runs=runs,
                                executor=executor, supervisor=supervisor, recorder=recorder),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
+        stopping=Stopping(),
     )
 
 
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        services.stopping.bind()
         await services.db.open()
         token = await services.auth.ensure_token()
         if token:

@@ -12,6 +12,7 @@ from .services.fanout import RunHub
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
+from .stopping import Stopping
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
@@ -35,3 +36,4 @@ class Services:
     gpu_channel: RingChannel
     recorder: RunRecorder
     sampler: GpuSampler
+    stopping: Stopping  # set on SIGTERM/SIGINT: event streams say goodbye and end
