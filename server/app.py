@@ -33,6 +33,7 @@ from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
+from .startup_check import unreachable
 from .state import Services
 from .stopping import Stopping
 from .storage.db import Database
@@ -90,6 +91,9 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
         await services.supervisor.start()
         await services.sampler.start()
+        for line in await unreachable(settings, services.executor,
+                                      services.sampler.off_reason):
+            print(f"trainyard: warning: {line}", file=sys.stderr, flush=True)
         keepalives = asyncio.create_task(keepalive(KEEPALIVE_SECONDS), name="sse-keepalive")
         # Long-lived objects from start-up need no more scanning by the collector; with
         # fan-out to many stream clients its young-generation passes were ~17% of the time.
