@@ -150,7 +150,7 @@ RUN_GPU = RunGpu(gpus=[0, 1], utilization=86.5, memory_used=int(61.5 * 1024**3),
 DETAIL = RunDetail(
     **{f: getattr(RUNS[0], f) for f in RUNS[0].__struct_fields__},
     metrics={"loss": loss_at(STEP), "eval_loss": eval_at(120), "grad_norm": 0.0512,
-             "learning_rate": 0.0550, "epoch": 4.5},
+             "learning_rate": 0.0550, "epoch": 4.5, "eval_samples_per_second": 41.7},
     artifacts=ARTIFACTS, logs=LOGS[-50:],
     env={"TRAINYARD_RESUME_FROM": "/KTIP_Release_2.1.0/train/llm/saves/seal-sft/checkpoint-42",
          "TRAINYARD_SAVE_SIGNAL": "SIGUSR1"},

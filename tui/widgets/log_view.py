@@ -104,6 +104,7 @@ class LogView(Vertical):
 
     follow: reactive[bool] = reactive(True)
     needle: reactive[str] = reactive("")
+    wrap: reactive[bool] = reactive(False)
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -179,6 +180,10 @@ class LogView(Vertical):
     def watch_needle(self) -> None:
         self.reset(self.entries)
 
+    def watch_wrap(self, wrap: bool) -> None:
+        self.lines_widget.wrap = wrap
+        self.reset(list(self.entries))  # lines already drawn are redrawn the new way
+
     def jump_to_end(self) -> None:
         self.follow = True
         self.lines_widget.scroll_end(animate=False)
@@ -218,4 +223,5 @@ class LogView(Vertical):
         else:
             state = f"{total:,} lines"
         state += " · following (f pauses)" if self.follow else " · paused (f follows)"
+        state += " · wrapped (w: one row each)" if self.wrap else " · w wraps long lines"
         self.query_one("#log-state", Line).set(state)

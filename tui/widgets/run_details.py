@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -35,8 +36,10 @@ class RunDetails(Static):
             ("completed", at(run.completed_at)),
         ]
         rows += [(f"env {key}", value) for key, value in sorted(run.env.items())]
-        text = Text()
+        # Two columns: a long value wraps under itself, not under the labels.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
         for label, value in rows:
-            text.append(f"{label:>14} ", style="dim")
-            text.append(value + "\n")
-        self.update(text)
+            grid.add_row(label, Text(value))
+        self.update(grid)
