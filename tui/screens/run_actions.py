@@ -50,7 +50,10 @@ class RunActions(ViewScreen):
                 return None  # shown greyed: nothing to resume from
             return True
         if action in ("follow", "search", "jump_end", "wrap"):
-            return self.is_mounted and self.query_one(TabbedContent).active == "tab-log"
+            # Shown greyed on the other tabs, not hidden: the footer keeps its keys and a
+            # tab switch costs no rebuild of it.
+            on_log = self.is_mounted and self.query_one(TabbedContent).active == "tab-log"
+            return True if on_log else None
         return super().check_action(action, parameters)
 
     def _checkpoints(self) -> list[Artifact]:
