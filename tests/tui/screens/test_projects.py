@@ -60,6 +60,8 @@ async def test_create_a_project_from_the_form(server: Server, client: TrainyardC
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        # the first field has focus: what is typed goes into the name
+        assert app.screen.focused is app.screen.query_one("#field-name", Input)
         body = project_body("from-the-tui")
         for field in ("name", "objective", "task_type", "owner", "dataset_name",
                       "training_yaml_name", "description"):
