@@ -40,11 +40,12 @@ def _value(project: Project | None, field: str) -> str:
 
 
 def _parse(field: str, text: str) -> Any:
-    text = text.strip()
+    """The value as typed: never trimmed (a name with stray spaces is refused, saying so,
+    rather than saved as something else); tags are split at commas."""
     if field == "tags":
         return [tag.strip() for tag in text.split(",") if tag.strip()]
     if field in OPTIONAL:
-        return text or None
+        return text if text.strip() else None
     return text
 
 

@@ -73,3 +73,23 @@ async def test_create_a_project_from_the_form(server: Server, client: TrainyardC
         assert created.tags == ["a", "b"] and created.owner == "LL"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen))
+
+
+async def test_the_form_uses_what_was_typed_and_says_why_it_is_refused(
+        server: Server, client: TrainyardClient) -> None:
+    app = live_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        body = project_body("ok")
+        for field in ("objective", "task_type", "owner", "dataset_name",
+                      "training_yaml_name"):
+            app.screen.query_one(f"#field-{field}", Input).value = getattr(body, field)
+        for key in ("space", "space", *"padded", "space", "space"):
+            await pilot.press(key)  # typed into the focused name field
+        await pilot.press("ctrl+s")
+        await wait_for_text(pilot, "name: must not start or end with a space (did you mean "
+                                   "'padded'?)")
+        assert isinstance(app.screen, ProjectForm)
+    assert await client.list_projects() == []
