@@ -36,7 +36,8 @@ TABS = Binding.Group("Tabs", compact=True)
 
 class RunScreen(RunActions):
     GUIDE = ("The log follows new lines; scrolling up (or f) pauses it, f or end jumps back "
-             "to the end; / filters it. Cancel and pause ask for a grace period and keep "
+             "to the end; / filters it; w wraps long lines (unwrapped, ← → scroll them). "
+             "s shows the whole status line. Cancel and pause ask for a grace period and keep "
              "the newest checkpoint (★ kept). r shows the checkpoints: pick one and press r "
              "or enter to resume from it as a new run. R starts the same command again.")
     BINDINGS = [
