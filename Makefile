@@ -6,7 +6,7 @@ ENGINE := scripts/docker-engine.sh
 # The private Docker engine the tests and `make demo` use (see scripts/docker-engine.sh).
 TEST_DOCKER_HOST := unix:///run/trainyard-docker/docker.sock
 
-.PHONY: install run test test-fast lint bench demo engine engine-down clean
+.PHONY: install run test test-fast lint bench bench-deps demo engine engine-down clean
 
 install: $(VENV)/.installed
 
@@ -35,7 +35,10 @@ lint: install
 	$(VENV)/bin/ruff check server common tui cli tests bench demo trainyard_cli.py
 	$(VENV)/bin/mypy
 
-bench: install  ## benchmarks; prints a table
+bench-deps:  ## install what the benchmarks run beside Python (wrk), as root with apt
+	scripts/bench-deps.sh
+
+bench: install bench-deps  ## benchmarks; prints a table
 	$(PY) -m bench
 
 demo: install engine  ## a demo workspace + container, and a server using them

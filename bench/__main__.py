@@ -6,7 +6,8 @@ Order (one server process throughout, so the idle figures compare like with like
 H100 readings, beside the first one's idle figure), a /metrics scrape (a third server,
 8 replayed GPUs and 50 live runs), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
-figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
+figures, and the ingest backlog its 1-subscriber case leaves is never waited for), then
+the TUI beside a busy run, and a stop with 100 stream clients (on a server of its own).
 Progress goes to stderr; stdout gets the header and the table only. Every process
 started is stopped in ``finally`` blocks.
 Exit status 1 means a benchmark could not run (its row says why), not a missed target.
@@ -35,6 +36,7 @@ from . import (
     ingest,
     interrupt,
     metrics_scrape,
+    shutdown,
     sse_fanout,
     tui_responsiveness,
 )
@@ -101,6 +103,10 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         tui = await _attempt("TUI run view beside a run printing 5,000 lines/s", rows,
                              tui_responsiveness.measure(server, client, token, project))
         rows += tui or []
+        stop = await _attempt("stop with 100 event-stream clients", rows,
+                              shutdown.measure(ws, token))
+        if stop is not None:
+            rows.append(stop)
     return rows
 
 

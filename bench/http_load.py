@@ -63,7 +63,10 @@ def _parse(output: str) -> WrkResult:
 
 async def run_wrk(url: str, token: str, seconds: int) -> WrkResult:
     interrupt.check()
-    wrk = shutil.which("wrk") or "/usr/bin/wrk"
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: 'make bench' installs it "
+                           "(scripts/bench-deps.sh), or apt-get install wrk")
     proc = await asyncio.create_subprocess_exec(
         wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
         "-H", f"Authorization: Bearer {token}", url,

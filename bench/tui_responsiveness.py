@@ -30,6 +30,8 @@ __all__ = ["measure"]
 
 LINES_PER_SECOND = 5000
 PRESSES = 40
+KEY_P99_TARGET_MS = 100  # a key answered within a frame or two
+LAG_P99_TARGET_MS = 50
 SIZE = (120, 36)
 # 50 lines every 10 ms, each line 120 characters, for up to 60 s.
 FIREHOSE = (
@@ -96,11 +98,14 @@ async def measure(server: Process, client: TrainyardClient, token: str,
     quiet_keys, quiet_lag = await _view_of(server, client, token, project, QUIET)
     busy_keys, busy_lag = await _view_of(server, client, token, project, FIREHOSE)
     label = f"TUI run view while the run prints {LINES_PER_SECOND:,} lines/s"
+    key_p99, lag_p99 = _p(busy_keys, 0.99), _p(busy_lag, 0.99)
     return [
         Row(f"{label}: key response p50 / p99 ({PRESSES} tab switches)",
-            f"{statistics.median(busy_keys):.0f} / {_p(busy_keys, 0.99):.0f} ms",
+            f"{statistics.median(busy_keys):.0f} / {key_p99:.0f} ms",
             f"{statistics.median(quiet_keys):.0f} / {_p(quiet_keys, 0.99):.0f} ms "
-            "(a quiet run)", f"{_p(busy_keys, 0.99) / max(_p(quiet_keys, 0.99), 1):.1f}×"),
-        Row(f"{label}: event-loop lag p99 (20 ms timer)", f"{_p(busy_lag, 0.99):.0f} ms",
-            f"{_p(quiet_lag, 0.99):.0f} ms (a quiet run)"),
+            "(a quiet run)", f"{key_p99 / max(_p(quiet_keys, 0.99), 1):.1f}×",
+            f"p99 < {KEY_P99_TARGET_MS} ms", key_p99 < KEY_P99_TARGET_MS),
+        Row(f"{label}: event-loop lag p99 (20 ms timer)", f"{lag_p99:.0f} ms",
+            f"{_p(quiet_lag, 0.99):.0f} ms (a quiet run)", "—",
+            f"p99 < {LAG_P99_TARGET_MS} ms", lag_p99 < LAG_P99_TARGET_MS),
     ]

@@ -13,8 +13,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from .text import SAVE_SIGNALS, signal_name
+from .validation import first_problem
+
 __all__ = [
     "RUN_STATUSES",
+    "SAVE_SIGNALS",
     "AlignedSeries",
     "Artifact",
     "ArtifactType",
@@ -56,66 +60,68 @@ RUN_STATUSES: tuple[str, ...] = RunStatus.__args__  # type: ignore[attr-defined]
 LIVE_STATUSES = frozenset({"pending", "running"})
 ArtifactType = Literal["checkpoint", "tensorboard", "config"]
 
-# Single-line text: at least one visible character, no control characters.
-Line = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
-ShortLine = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
-FileName = Annotated[str, Meta(min_length=1, max_length=255)]
-Description = Annotated[str, Meta(max_length=4000)]
-Tag = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Tags = Annotated[list[Tag], Meta(max_length=20)]
-SignalName = Annotated[str, Meta(pattern=r"^(SIG)?[A-Z0-9]{2,8}$")]
-EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
-Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
-GpuCount = Annotated[int, Meta(ge=0, le=1024)]
-Priority = Annotated[int, Meta(ge=-1000, le=1000)]
-# A folder relative to the run's working directory, e.g. ``saves/sweep-lr2e-5``.
-OutputDir = Annotated[str, Meta(min_length=1, max_length=1024)]
+# Field types carry their limits (in the OpenAPI document too) and name the text rule of
+# ``common.text`` they follow; ``common.validation`` reports every broken one in words.
+_SINGLE = "one line, no control or invisible formatting characters"
+_NAMEISH = f"{_SINGLE}, no leading or trailing space"
+ProjectName = Annotated[str, Meta(
+    min_length=1, max_length=100, extra={"rule": "project_name"},
+    description=f"Unique; {_NAMEISH}; no / \\ ? #, not . or .., not starting with an id "
+                "prefix (proj_, run_, art_, ckpt_)")]
+Line = Annotated[str, Meta(min_length=1, max_length=500, description=_SINGLE,
+                           extra={"rule": "line"})]
+ShortLine = Annotated[str, Meta(min_length=1, max_length=100, description=_SINGLE,
+                                extra={"rule": "line"})]
+ContainerName = Annotated[str, Meta(min_length=1, max_length=100, description=_NAMEISH,
+                                    extra={"rule": "name"})]
+FileName = Annotated[str, Meta(
+    min_length=1, max_length=255, extra={"rule": "file_name"},
+    description="A plain file or folder name under the workspace root: no path separator, "
+                "no '..', no leading or trailing space")]
+Description = Annotated[str, Meta(max_length=4000, description="Free text, up to 4,000 "
+                                                              "characters")]
+Tag = Annotated[str, Meta(min_length=1, max_length=50, description=_NAMEISH,
+                          extra={"rule": "name"})]
+Tags = Annotated[list[Tag], Meta(max_length=20, description="Up to 20 distinct tags, each 1 to "
+                                 f"50 characters: {_NAMEISH}",
+                                 extra={"rule": "tags"})]
+SignalName = Annotated[str, Meta(
+    max_length=12, extra={"rule": "save_signal"},
+    description="One of " + ", ".join(SAVE_SIGNALS) + " (the SIG prefix may be left out)")]
+EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                             description="A variable name: letters, digits and _, not "
+                                         "starting with a digit")]
+EnvValue = Annotated[str, Meta(max_length=8192, description="Up to 8,192 characters, no NUL",
+                               extra={"rule": "no_nul"})]
+Env = Annotated[dict[EnvKey, EnvValue], Meta(
+    description="Extra environment variables for the run. Names: 1 to 128 letters, digits "
+                "and _, not starting with a digit; values: up to 8,192 characters, no NUL")]
+Command = Annotated[str, Meta(
+    min_length=1, max_length=8192, extra={"rule": "command"},
+    description="Run in the container with bash -c: up to 8,192 characters, not blank, "
+                "no NUL")]
+GpuCount = Annotated[int, Meta(ge=0, le=1024, description="How many GPUs the run needs")]
+Priority = Annotated[int, Meta(ge=-1000, le=1000,
+                               description="Higher starts first among runs waiting for GPUs")]
+OutputDir = Annotated[str, Meta(
+    min_length=1, max_length=1024, extra={"rule": "output_dir"},
+    description="A folder relative to the run's working directory (no `..`), e.g. "
+                "saves/sweep-lr2e-5: one live run per output directory")]
 
 
-def check_output_dir(path: str | None) -> None:
-    """Relative, inside the working directory, no control characters."""
-    if path is None:
-        return
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
-        raise ValueError("`output_dir` must not contain control characters")
-    if path.startswith("/") or ".." in path.split("/"):
-        raise ValueError("`output_dir` must be a folder relative to the run's working "
-                         "directory, without `..`")
-
-_BLANK_CHECKED = ("name", "objective", "task_type", "owner", "dataset_name", "training_yaml_name")
-
-
-SAVE_SIGNALS = ("SIGUSR1", "SIGUSR2", "SIGINT", "SIGHUP", "SIGQUIT", "SIGWINCH")
-
-
-def _check_save_signal(struct: Struct) -> None:
-    value = getattr(struct, "save_signal", None)
-    if isinstance(value, str):
-        name = value.upper() if value.upper().startswith("SIG") else f"SIG{value.upper()}"
-        if name not in SAVE_SIGNALS:
-            raise ValueError(f"`save_signal` must be one of {', '.join(SAVE_SIGNALS)} "
-                             f"(a signal a trainer can catch, not one used to stop it)")
-        struct.save_signal = name  # type: ignore[attr-defined]
-
-
-def _reject_blank(struct: Struct, fields: tuple[str, ...]) -> None:
-    for field in fields:
-        value = getattr(struct, field, None)
-        if isinstance(value, str) and not value.strip():
-            raise ValueError(f"`{field}` must not be blank")
-    tags = getattr(struct, "tags", None)
-    if isinstance(tags, list):
-        if any(not tag.strip() for tag in tags):
-            raise ValueError("`tags` must not hold blank tags")
-        if len(set(tags)) != len(tags):
-            raise ValueError("`tags` must not repeat a tag")
+def _check(struct: Struct) -> None:
+    problem = first_problem(struct)
+    if problem:
+        raise ValueError(problem)
+    signal = getattr(struct, "save_signal", None)
+    if isinstance(signal, str):
+        struct.save_signal = signal_name(signal)  # type: ignore[attr-defined]
 
 
 class ProjectCreate(Struct, forbid_unknown_fields=True):
     """Body of ``POST /projects``."""
 
-    name: ShortLine
+    name: ProjectName
     objective: Line
     task_type: ShortLine
     owner: ShortLine
@@ -124,22 +130,21 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     description: Description = ""
     tags: Tags = msgspec.field(default_factory=list)
     # Per-project overrides of the server defaults (None: use the server's).
-    container: ShortLine | None = None
+    container: ContainerName | None = None
     workdir: Line | None = None
     output_dir: Line | None = None
     save_signal: SignalName | None = None
     gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
 
     def __post_init__(self) -> None:
-        _reject_blank(self, _BLANK_CHECKED)
-        _check_save_signal(self)
+        _check(self)
 
 
 class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Body of ``PATCH /projects/{ref}``: only the fields present change; a new ``name``
     renames the project (its id stays; the old name no longer finds it)."""
 
-    name: ShortLine | msgspec.UnsetType = msgspec.UNSET
+    name: ProjectName | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
     objective: Line | msgspec.UnsetType = msgspec.UNSET
     task_type: ShortLine | msgspec.UnsetType = msgspec.UNSET
@@ -148,15 +153,14 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     training_yaml_name: FileName | msgspec.UnsetType = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
     status: ProjectStatus | msgspec.UnsetType = msgspec.UNSET
-    container: ShortLine | msgspec.UnsetType | None = msgspec.UNSET
+    container: ContainerName | msgspec.UnsetType | None = msgspec.UNSET
     workdir: Line | msgspec.UnsetType | None = msgspec.UNSET
     output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
     gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
-        _reject_blank(self, _BLANK_CHECKED)
-        _check_save_signal(self)
+        _check(self)
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -365,7 +369,7 @@ class Project(ProjectSummary, kw_only=True):
 
 class RunCreate(Struct, forbid_unknown_fields=True):
     start_command: Command
-    env: dict[EnvKey, EnvValue] = msgspec.field(default_factory=dict)
+    env: Env = msgspec.field(default_factory=dict)
     # Replaces the training YAML's for this run; reaches the command as env
     # TRAINYARD_OUTPUT_DIR and as {output_dir}. One live run per output directory.
     output_dir: OutputDir | None = None
@@ -373,9 +377,7 @@ class RunCreate(Struct, forbid_unknown_fields=True):
     priority: Priority = 0  # higher starts first; then arrival
 
     def __post_init__(self) -> None:
-        if not self.start_command.strip():
-            raise ValueError("`start_command` must not be blank")
-        check_output_dir(self.output_dir)
+        _check(self)
 
 
 class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -387,7 +389,7 @@ class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     priority: Priority | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
-        _reject_blank(self, ())
+        _check(self)
 
     def changes(self) -> dict[str, Any]:
         """The notes and tags to change (the priority goes to the queue)."""
@@ -397,13 +399,13 @@ class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class ResumeRequest(Struct, forbid_unknown_fields=True):
     start_command: Command | None = None
-    env: dict[EnvKey, EnvValue] | None = None
+    env: Env | None = None
     output_dir: OutputDir | None = None  # default: the resumed run's
     gpus: GpuCount | None = None  # default: the resumed run's
     priority: Priority | None = None  # default: the resumed run's
 
     def __post_init__(self) -> None:
-        check_output_dir(self.output_dir)
+        _check(self)
 
 
 class ErrorBody(Struct, kw_only=True):
@@ -416,7 +418,9 @@ class ErrorBody(Struct, kw_only=True):
     code: str
     message: str
     detail: str
-    details: dict[str, Any] | None = None
+    details: Annotated[dict[str, Any] | None, Meta(
+        description="Specifics; on every 400, `errors`: a list of `{field, source, message}`, "
+                    "one per bad field")] = None
 
 
 class MetricSummary(Struct, kw_only=True):

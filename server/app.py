@@ -16,6 +16,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from .auth import TokenAuth, TokenMiddleware
+from .body_check import check_body
 from .config import Settings
 from .errors import to_response
 from .executors.base import Executor
@@ -37,7 +38,9 @@ from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
+from .startup_check import unreachable
 from .state import Services
+from .stopping import Stopping
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
@@ -84,6 +87,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
         queue=queue,
         run_listing=RunListing(db), tidying=Tidying(db),
+        stopping=Stopping(),
     )
 
 
@@ -95,6 +99,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        services.stopping.bind()
         await services.db.open()
         token = await services.auth.ensure_token()
         if token:
@@ -103,6 +108,9 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         await services.supervisor.start()
         await services.sampler.start()
         await services.queue.start()
+        for line in await unreachable(settings, services.executor,
+                                      services.sampler.off_reason):
+            print(f"trainyard: warning: {line}", file=sys.stderr, flush=True)
         keepalives = asyncio.create_task(keepalive(KEEPALIVE_SECONDS), name="sse-keepalive")
         # Long-lived objects from start-up need no more scanning by the collector; with
         # fan-out to many stream clients its young-generation passes were ~17% of the time.
@@ -126,6 +134,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         route_handlers=[HealthController, PrometheusController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
+        before_request=check_body,
         middleware=[TokenMiddleware(services.auth)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from types import FrameType
 
 from .config import ConfigError, Settings
 
@@ -17,10 +19,23 @@ def _serve(settings: Settings) -> int:
     from .app import create_app
 
     app = create_app(settings)
+    stopping = app.state.services.stopping
+
+    class Server(uvicorn.Server):
+        """uvicorn, ending the app's event streams as soon as a stop signal arrives (they
+        never finish by themselves, so it would wait out its timeout, then cancel them)."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            stopping.request()
+            super().handle_exit(sig, frame)
+
     print(f"trainyard: serving on http://{settings.host}:{settings.port} "
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.access_log, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            log_level=settings.log_level, access_log=settings.access_log,
+                            timeout_graceful_shutdown=5)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
+        Server(config).run()
     return 0
 
 

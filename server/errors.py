@@ -21,10 +21,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec.inspect as mi
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from common.models import ErrorBody
+from common.validation import words
 
 __all__ = [
     "Conflict",
@@ -101,24 +103,35 @@ _HTTP_CODES = {
 
 
 def _body(status: int, code: str, message: str, details: dict[str, Any] | None) -> ErrorBody:
+    if status == 400 and not (details or {}).get("errors"):
+        # Every 400 lists what is wrong in ``details.errors``, one entry per field.
+        field = (details or {}).get("field")
+        details = {**(details or {}), "errors": [{"field": field, "message": message}]}
     return ErrorBody(status_code=status, code=code, message=message, detail=message,
                      details=details)
 
 
-def _from_validation(exc: ValidationException) -> ErrorBody:
-    errors = []
+def _param_type(request: Request[Any, Any, Any], name: str) -> mi.Type | None:
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get(name)
+        return mi.type_info(parameter.annotation) if parameter is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _from_validation(request: Request[Any, Any, Any], exc: ValidationException) -> ErrorBody:
+    """Litestar's parameter errors (it collects every one), worded by ``common.validation``."""
+    errors: list[dict[str, Any]] = []
+    said: list[str] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             key = item.get("key")
             field = None if key in (None, "data") else str(key)
-            errors.append({"field": field, "source": item.get("source"),
-                           "message": str(item.get("message", ""))})
-    if errors:
-        first = errors[0]
-        where = f"`{first['field']}`: " if first["field"] else ""
-        message = f"{where}{first['message']}"
-    else:
-        message = str(exc.detail)
+            text = str(item.get("message", ""))
+            text = words(text, _param_type(request, field) if field else None)
+            errors.append({"field": field, "source": item.get("source"), "message": text})
+            said.append(f"`{field}` {text}" if field else text)
+    message = "; ".join(said) or str(exc.detail)
     return _body(400, "validation_failed", message, {"errors": errors} if errors else None)
 
 
@@ -130,7 +143,7 @@ def to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Err
         if isinstance(exc, LaunchFailed):
             log.warning("launch failed: %s", exc.message)
     elif isinstance(exc, ValidationException):
-        body = _from_validation(exc)
+        body = _from_validation(request, exc)
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
         status = exc.status_code
         body = _body(status, _HTTP_CODES.get(status, f"http_{status}"), str(exc.detail), None)

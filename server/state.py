@@ -13,6 +13,7 @@ from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
+from .stopping import Stopping
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
@@ -41,3 +42,4 @@ class Services:
     queue: GpuQueue
     run_listing: RunListing
     tidying: Tidying
+    stopping: Stopping  # set on SIGTERM/SIGINT: event streams say goodbye and end

@@ -74,6 +74,12 @@ class Api(Protocol):
     async def ping(self) -> None:
         """Return once the server answers; raise one of :data:`UNREACHABLE` if not."""
 
+    async def server_api(self) -> int | None:
+        """The server's API version (``/healthz``'s ``api``); None from servers before it."""
+
+    def use_token(self, token: str) -> None:
+        """Send ``token`` from now on (the user typed a new one)."""
+
     async def aclose(self) -> None: ...
 
 
@@ -83,3 +89,15 @@ class HttpApi(TrainyardClient):
     async def ping(self) -> None:
         response = await self.http.get("/healthz", timeout=5.0)
         response.raise_for_status()
+
+    async def server_api(self) -> int | None:
+        response = await self.http.get("/healthz", timeout=5.0)
+        response.raise_for_status()
+        try:
+            api = response.json().get("api")
+        except (ValueError, AttributeError):
+            return None
+        return api if isinstance(api, int) else None
+
+    def use_token(self, token: str) -> None:
+        self.http.headers["Authorization"] = f"Bearer {token}"

@@ -27,8 +27,9 @@ from .api import UNREACHABLE, Api
 from .format import api_error_text, unreachable_text
 from .gpu_history import GpuHistory
 from .link import Link, LinkState
+from .refusal import MIN_SERVER_API, Refusal
 from .remote import fetch, follow
-from .screens import GpusScreen, HelpScreen, ProjectsScreen
+from .screens import GpusScreen, HelpScreen, ProjectsScreen, RefusedScreen
 
 __all__ = ["TrainyardApp"]
 
@@ -44,6 +45,7 @@ class TrainyardApp(App[None]):
     ]
 
     link_state: reactive[LinkState] = reactive(LinkState, always_update=True)
+    refusal: reactive[Refusal | None] = reactive(None, always_update=True)
     gpu_snapshot: reactive[GpuSnapshot | None] = reactive(None, always_update=True)
 
     def __init__(self, api: Api, *, url: str, clock: Callable[[], datetime] | None = None,
@@ -76,6 +78,7 @@ class TrainyardApp(App[None]):
         if self.ansi:
             self.theme = "ansi-dark"
         self._follow_gpus()
+        self._check_server()
 
     async def on_unmount(self) -> None:
         await self.link.close()
@@ -88,9 +91,40 @@ class TrainyardApp(App[None]):
         if state.online and not was_online:
             self.notify(f"Reconnected to {self.url}", title="Server is back")
 
+    # -- the server refusing this client ------------------------------------------------
+    @work(exclusive=True, group="check", exit_on_error=False)
+    async def _check_server(self) -> None:
+        api = await fetch(self.link, self.api.server_api)
+        if api is None or api < MIN_SERVER_API:
+            said = f"it speaks API {api}" if api is not None else "it reports no API version"
+            self.refuse(Refusal("version", said))
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Show the refusal on the top line and on its own screen (once)."""
+        if self.refusal is not None:
+            return
+        self.refusal = refusal
+        self.push_screen(RefusedScreen(refusal))
+
+    def token_accepted(self) -> None:
+        """A typed token works: start over from the projects list with it."""
+        self.refusal = None
+        self.call_later(self._fresh_start)
+
+    async def _fresh_start(self) -> None:
+        """The views behind a refusal stopped at the 401: rebuild them from the list."""
+        for _ in range(len(self.screen_stack) - 1):
+            await self.pop_screen()
+        if isinstance(self.screen, ProjectsScreen):
+            self.screen.start()
+        self._follow_gpus()
+        self.notify("Token accepted", title="Connected")
+
     def report(self, error: BaseException) -> None:
         """Tell the user what went wrong: the server's own message for an API error."""
-        if isinstance(error, ApiError):
+        if isinstance(error, ApiError) and error.status_code == 401:
+            self.refuse(Refusal("token", f"{error.status_code} {error.body.message}"))
+        elif isinstance(error, ApiError):
             self.notify(api_error_text(error), title=f"{error.code} ({error.status_code})",
                         severity="error", timeout=10)
         elif isinstance(error, UNREACHABLE):

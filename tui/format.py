@@ -105,6 +105,16 @@ def clip(text: str, width: int) -> str:
     return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 
+def middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut in the middle: a path keeps its
+    start and its last part (``/KTIP_Rel…/checkpoint-120``)."""
+    if len(text) <= width:
+        return text
+    tail = max((width - 1) * 2 // 3, 1)
+    head = max(width - 1 - tail, 0)
+    return f"{text[:head]}…{text[len(text) - tail:]}"
+
+
 def api_error_text(error: ApiError) -> str:
     """The server's message, plus the specifics it gives for the common codes."""
     body = error.body

@@ -13,8 +13,11 @@ request waits for it once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
+
+from ..stopping import GOODBYE
 
 __all__ = ["EventStream"]
 
@@ -30,10 +33,13 @@ _END = {"type": "http.response.body", "body": b"", "more_body": False}
 class EventStream:
     """``text/event-stream`` from an async generator of encoded events."""
 
-    __slots__ = ("body",)
+    __slots__ = ("body", "started", "stopping")
 
-    def __init__(self, body: AsyncGenerator[bytes, None]) -> None:
+    def __init__(self, body: AsyncGenerator[bytes, None],
+                 stopping: asyncio.Event | None = None) -> None:
         self.body = body
+        self.stopping = stopping  # set when the process is asked to stop
+        self.started = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         writer = asyncio.ensure_future(self._write(send))
@@ -41,18 +47,34 @@ class EventStream:
         # nothing): the client going cancels the writer, which closes the body.
         watcher = asyncio.ensure_future(_disconnected(receive))
         watcher.add_done_callback(lambda _: writer.cancel())
+        waits: list[asyncio.Future[Any]] = [writer]
+        if self.stopping is not None:
+            waits.append(asyncio.ensure_future(self.stopping.wait()))
         try:
-            await asyncio.wait([writer])
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
+            for extra in waits[1:]:
+                extra.cancel()
             if not writer.done():  # the server is stopping
                 writer.cancel()
                 await asyncio.wait([writer])  # the body closes: a stream lets go of the hub
+                if self.stopping is not None and self.stopping.is_set():
+                    await self._goodbye(send)
         if not writer.cancelled():
             writer.result()  # a failure surfaces here, in the server's log
 
+    async def _goodbye(self, send: Any) -> None:
+        """A last event saying when to reconnect, then a clean end of the response."""
+        with contextlib.suppress(OSError, RuntimeError):  # the client may be gone too
+            if not self.started:
+                await send(_START)
+            await send({"type": "http.response.body", "body": GOODBYE, "more_body": True})
+            await send(_END)
+
     async def _write(self, send: Any) -> None:
         try:
+            self.started = True
             await send(_START)
             async for chunk in self.body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

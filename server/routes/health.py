@@ -5,10 +5,13 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
+from common.version import API_VERSION
+
 
 class Health(msgspec.Struct):
     status: str
     version: str
+    api: int = API_VERSION  # clients check it to say "server too old" instead of failing
 
 
 class HealthController(Controller):

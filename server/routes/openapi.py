@@ -9,7 +9,8 @@ from common.models import ErrorBody
 __all__ = ["responses"]
 
 _WHY = {
-    400: "Invalid request: a field, parameter or name is wrong (see `code`, `details`)",
+    400: "Invalid request: `details.errors` lists every bad field at once, each as "
+         "`{field, source, message}` (`field` null: the body as a whole)",
     401: "Missing or invalid bearer token",
     404: "Unknown project, run or artifact",
     409: "Conflicts with the current state (duplicate name, archived project, finished run)",

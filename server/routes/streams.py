@@ -46,14 +46,15 @@ class StreamController(Controller):
         ``end`` once a finished run is fully sent. Resume with ``Last-Event-ID``."""
         body = await services.run_service.stream(project_reference, run_id,
                                                  last_event_id or last_id)
-        return EventStream(body)
+        return EventStream(body, services.stopping.event)
 
     @get("/events", operation_id="streamChanges", responses=responses(400, 401),
          media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
     async def changes(self, services: Svc, last_event_id: LastEventId = None,
                       last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """Project and run changes, for list views. ``reset`` means: fetch lists again."""
-        return EventStream(streams.ring_stream(services.changes, last_event_id or last_id))
+        return EventStream(streams.ring_stream(services.changes, last_event_id or last_id),
+                           services.stopping.event)
 
     @get("/gpus/events", operation_id="streamGpus", responses=responses(400, 401),
          media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
@@ -61,4 +62,5 @@ class StreamController(Controller):
                    last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """A ``gpus`` event per NVML sample (the same body as ``GET /gpus``)."""
         return EventStream(streams.ring_stream(services.gpu_channel, last_event_id or last_id,
-                                               services.sampler.snapshot_frame()))
+                                               services.sampler.snapshot_frame()),
+                           services.stopping.event)

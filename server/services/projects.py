@@ -8,36 +8,16 @@ import msgspec
 
 from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 
-from ..errors import Conflict, InvalidRequest, NotFound
+from ..errors import Conflict, NotFound
 from ..storage.projects import ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
 from .events import RingChannel
-from .names import check_plain_name, new_id
+from .names import new_id
 
 __all__ = ["create_project", "get_project", "list_projects", "require_project", "update_project"]
 
-_ID_SHAPED = ("proj_", "run_", "art_", "ckpt_")
-
-
-def _check_names(values: dict[str, Any]) -> None:
-    name = values.get("name")
-    if isinstance(name, str):
-        if "/" in name or "\\" in name:
-            raise InvalidRequest("`name` must not hold '/' or '\\': it is used in URLs",
-                                 code="validation_failed", details={"field": "name"})
-        if name.startswith(_ID_SHAPED):
-            raise InvalidRequest(f"`name` must not start with an id prefix {_ID_SHAPED}",
-                                 code="validation_failed", details={"field": "name"})
-    for field in ("dataset_name", "training_yaml_name"):
-        value = values.get(field)
-        if isinstance(value, str):
-            check_plain_name(field, value)
-
-
 async def create_project(*, projects: ProjectRepository, changes: RingChannel,
                          data: ProjectCreate) -> Project:
-    _check_names({"name": data.name, "dataset_name": data.dataset_name,
-                  "training_yaml_name": data.training_yaml_name})
     if await projects.name_taken(data.name):
         raise Conflict(f"a project named {data.name!r} already exists", code="project_exists",
                        details={"name": data.name})
@@ -68,7 +48,6 @@ async def update_project(*, projects: ProjectRepository, runs: RunRepository,
                          changes: RingChannel, ref: str, data: ProjectUpdate) -> Project:
     summary = await require_project(projects, ref)
     fields = data.changes()
-    _check_names(fields)
     name = fields.get("name")
     if name is not None and name != summary.name and await projects.name_taken(name):
         raise Conflict(f"a project named {name!r} already exists", code="project_exists",

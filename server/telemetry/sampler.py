@@ -71,6 +71,11 @@ class GpuSampler:
             return
         self._task = asyncio.create_task(self._loop(), name="gpu-sampler")
 
+    @property
+    def off_reason(self) -> str | None:
+        """Why there is no GPU telemetry (NVML could not start), once started."""
+        return self.snapshot.reason if self._task is None else None
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -40,6 +40,7 @@ from common.models import (
     RunSummary,
     ValueDiff,
 )
+from common.version import API_VERSION
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:8000"
@@ -155,7 +156,7 @@ RUN_GPU = RunGpu(gpus=[0, 1], utilization=86.5, memory_used=int(61.5 * 1024**3),
 DETAIL = RunDetail(
     **{f: getattr(RUNS[0], f) for f in RUNS[0].__struct_fields__},
     metrics={"loss": loss_at(STEP), "eval_loss": eval_at(120), "grad_norm": 0.0512,
-             "learning_rate": 0.0550, "epoch": 4.5},
+             "learning_rate": 0.0550, "epoch": 4.5, "eval_samples_per_second": 41.7},
     artifacts=ARTIFACTS, logs=LOGS[-50:],
     env={"TRAINYARD_RESUME_FROM": "/KTIP_Release_2.1.0/train/llm/saves/seal-sft/checkpoint-42",
          "TRAINYARD_SAVE_SIGNAL": "SIGUSR1"},
@@ -256,8 +257,11 @@ def comparison(run_ids: list[str]) -> Comparison:
 class FrozenApi:
     """The :class:`tui.api.Api` methods over the data above; writes are refused."""
 
-    def __init__(self, gpus: list[GpuSnapshot] | None = None) -> None:
+    def __init__(self, gpus: list[GpuSnapshot] | None = None,
+                 api_version: int | None = API_VERSION) -> None:
         self._gpus = gpus if gpus is not None else gpu_samples()
+        self.api_version = api_version
+        self.token = "frozen"
 
     async def list_projects(self, **filters: str | None) -> list[ProjectSummary]:
         return list(PROJECTS)
@@ -310,6 +314,12 @@ class FrozenApi:
 
     async def ping(self) -> None:
         return None
+
+    async def server_api(self) -> int | None:
+        return self.api_version
+
+    def use_token(self, token: str) -> None:
+        self.token = token
 
     async def aclose(self) -> None:
         return None

@@ -25,9 +25,11 @@ from tests.tui.frozen import (
 from tests.tui.helpers import wait_for
 from tui.app import TrainyardApp
 from tui.link import LinkState
+from tui.refusal import Refusal
 from tui.screens.compare import CompareScreen
 from tui.screens.project import ProjectScreen
 from tui.screens.projects import ProjectsScreen
+from tui.screens.refused import RefusedScreen
 from tui.screens.run import RunScreen
 from tui.widgets import LogView
 
@@ -100,6 +102,15 @@ def keys(before: Steps, *pressed: str) -> Steps:
     return steps
 
 
+async def refused_token(pilot: Pilot[None]) -> None:
+    await projects(pilot)
+    app = pilot.app
+    assert isinstance(app, TrainyardApp)
+    app.refuse(Refusal("token", "401 invalid token"))
+    await wait_for(pilot, lambda: isinstance(app.screen, RefusedScreen), what="refused")
+    await settle(pilot)
+
+
 async def offline(pilot: Pilot[None]) -> None:
     await projects(pilot)
     app = pilot.app
@@ -115,15 +126,14 @@ class View:
     no_gpu: bool = False
 
 
-VIEWS: dict[str, View] = {
+_VIEWS: dict[str, View] = {
     "projects": View(projects),
-    "projects-80x24": View(projects, (80, 24)),
     "projects-offline": View(offline),
+    "refused-token": View(refused_token),
     "project": View(project),
     "project-edit": View(keys(project, "e")),
     "new-run": View(keys(project, "n")),
     "run": View(run),
-    "run-80x24": View(run, (80, 24)),
     "run-artifacts": View(keys(run, "2")),
     "run-gpu": View(keys(run, "3")),
     "run-details": View(keys(run, "4")),
@@ -135,6 +145,13 @@ VIEWS: dict[str, View] = {
     "gpus": View(gpus),
     "gpus-unavailable": View(gpus, no_gpu=True),
 }
+# Every view at the default size, at the smallest terminal people use (80x24) and at a
+# large one (200x50).
+VIEWS: dict[str, View] = {
+    f"{name}{suffix}": View(view.steps, size, view.no_gpu)
+    for name, view in _VIEWS.items()
+    for suffix, size in (("", view.size), ("-80x24", (80, 24)), ("-200x50", (200, 50)))
+}
 
 
 def main(folder: str) -> None:
@@ -143,6 +160,8 @@ def main(folder: str) -> None:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for name, view in VIEWS.items():
+        if name.endswith("-200x50"):  # the docs show the usual and the smallest sizes
+            continue
         svg = take_svg_screenshot(app=frozen_app(no_gpu=view.no_gpu), terminal_size=view.size,
                                   run_before=view.steps, title=f"trainyard tui — {name}")
         (out / f"{name}.svg").write_text(svg)

@@ -8,6 +8,7 @@ from .new_run import NewRunDialog
 from .project import ProjectScreen
 from .project_form import ProjectForm
 from .projects import ProjectsScreen
+from .refused import RefusedScreen
 from .resume import ResumeDialog
 from .run import RunScreen
 from .stop_run import StopRunDialog
@@ -19,6 +20,7 @@ __all__ = [
     "ProjectForm",
     "ProjectScreen",
     "ProjectsScreen",
+    "RefusedScreen",
     "ResumeDialog",
     "RunScreen",
     "StopRunDialog",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ..widgets import TopBar
+from ..widgets.keys_footer import KeysFooter
 from .reporting import ReportsWorkerErrors
 
 __all__ = ["ViewScreen"]
@@ -22,7 +22,7 @@ class ViewScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(*self.crumbs(), url=self.tapp.url)
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

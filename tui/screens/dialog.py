@@ -7,8 +7,8 @@ from typing import TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
+from ..widgets.keys_footer import KeysFooter
 from .reporting import ReportsWorkerErrors
 
 __all__ = ["Dialog"]
@@ -21,7 +21,7 @@ class Dialog(ReportsWorkerErrors, ModalScreen[R]):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def compose_dialog(self) -> ComposeResult:
         yield from ()

@@ -18,6 +18,8 @@ ABOUT = """\
 Trainyard follows the server live (server-sent events): nothing here polls.
 If the server goes away, the top line turns red and says so; what is on screen
 stays, and the app reconnects by itself, resuming every stream where it stopped.
+If the server refuses the token (or is too old for this app), the top line turns
+red and a screen says how to fix it; paste a working token there to carry on.
 Mouse: click rows, tabs and footer keys; the wheel scrolls (scrolling the log up
 pauses following). Colours: run with --ansi to use your terminal's own palette,
 or set NO_COLOR; every status also has its own glyph (▶ ✔ ✖ ■ ‖ ◌)."""

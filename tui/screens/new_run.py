@@ -28,7 +28,8 @@ class NewRunDialog(Dialog[RunDetail]):
             yield Static(f"{self.title_text} · {self.project_name}", classes="dialog-title")
             yield Label("Start command (run with bash -c in the project's workdir)")
             yield Input(self.commands[0] if self.commands else "", id="command",
-                        placeholder="e.g. llamafactory-cli train configs/sft.yaml")
+                        placeholder="e.g. llamafactory-cli train configs/sft.yaml",
+                        select_on_focus=False)
             if self.commands:
                 yield Label("Recent commands (enter picks)")
                 yield OptionList(*self.commands[:8], id="recent")
@@ -37,13 +38,18 @@ class NewRunDialog(Dialog[RunDetail]):
                 yield Button("Close", id="back")
 
     def on_mount(self) -> None:
-        self.query_one("#command", Input).focus()
+        self._show_start()
+
+    def _show_start(self) -> None:
+        """Focus the command with its start in view (the program, not the tail)."""
+        field = self.query_one("#command", Input)
+        field.focus()
+        field.cursor_position = 0
 
     @on(OptionList.OptionSelected, "#recent")
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        field = self.query_one("#command", Input)
-        field.value = self.commands[event.option_index]
-        field.focus()
+        self.query_one("#command", Input).value = self.commands[event.option_index]
+        self._show_start()
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#command")

@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from common.client import ApiError
 from common.models import SAVE_SIGNALS, Project, ProjectCreate, ProjectUpdate
+from common.validation import body_errors
 
 from ..format import api_error_text
 from .dialog import Dialog
@@ -39,11 +40,12 @@ def _value(project: Project | None, field: str) -> str:
 
 
 def _parse(field: str, text: str) -> Any:
-    text = text.strip()
+    """The value as typed: never trimmed (a name with stray spaces is refused, saying so,
+    rather than saved as something else); tags are split at commas."""
     if field == "tags":
         return [tag.strip() for tag in text.split(",") if tag.strip()]
     if field in OPTIONAL:
-        return text or None
+        return text if text.strip() else None
     return text
 
 
@@ -103,16 +105,26 @@ class ProjectForm(Dialog[Project]):
     async def _save(self, values: dict[str, str]) -> None:
         api = self.tapp.api
         error = self.query_one("#form-error", Static)
+        if self.project is None:
+            body = {field: _parse(field, text) for field, text in values.items()}
+        else:
+            body = changes(self.project, values)
+            if not body:
+                self.dismiss(None)
+                return
+        # The server's own rules, checked here first: every bad field at once, in place.
+        problems = body_errors(ProjectCreate if self.project is None else ProjectUpdate, body)
+        if problems:
+            error.update("\n".join(f"{p.field}: {p.message}" if p.field else p.message
+                                   for p in problems))
+            if problems[0].field:
+                self.query(f"#field-{problems[0].field}").focus()
+            return
         try:
             if self.project is None:
-                body = {field: _parse(field, text) for field, text in values.items()}
                 saved = await api.create_project(ProjectCreate(**body))
             else:
-                patch = changes(self.project, values)
-                if not patch:
-                    self.dismiss(None)
-                    return
-                saved = await api.update_project(self.project.id, ProjectUpdate(**patch))
+                saved = await api.update_project(self.project.id, ProjectUpdate(**body))
         except (ApiError, ValueError, TypeError) as failure:
             message = api_error_text(failure) if isinstance(failure, ApiError) else str(failure)
             error.update(message)

@@ -63,17 +63,23 @@ class ProjectsScreen(ViewScreen):
         super().__init__()
         self.projects: dict[str, ProjectSummary] = {}
         self.show_archived = False
+        self.loaded = False  # until then, an empty table would read as "no projects"
+
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="/ filter by name, owner, task, tag…", compact=True,
                     id="filter")
-        yield Line(id="projects-summary")
+        yield Line(f" Loading projects from {self.tapp.url}…", id="projects-summary")
         yield ProjectsTable(id="projects")
 
     def on_mount(self) -> None:
+        self.set_interval(15, self._redraw)  # the "updated … ago" column
+        self.start()
+
+    def start(self) -> None:
+        """Follow the changes (again, after a refused token was replaced)."""
         self.query_one(ProjectsTable).focus()
         self._follow_changes()  # its first event, "reset", loads the list
-        self.set_interval(15, self._redraw)  # the "updated … ago" column
 
     # -- data -----------------------------------------------------------------------
     @work(exclusive=True, group="load", exit_on_error=False)
@@ -102,6 +108,7 @@ class ProjectsScreen(ViewScreen):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        self.loaded = True
         self.projects = {p.id: p for p in message.projects}
         self.tapp.project_names.update({p.id: p.name for p in message.projects})
         self._redraw()
@@ -121,6 +128,8 @@ class ProjectsScreen(ViewScreen):
         return sorted(shown, key=lambda p: p.created_at, reverse=True)
 
     def _redraw(self) -> None:
+        if not self.loaded:
+            return
         shown = self.shown_projects()
         self.query_one(ProjectsTable).show(shown, self.tapp.now())
         archived = sum(p.status == "archived" for p in self.projects.values())
@@ -172,9 +181,9 @@ class ProjectsScreen(ViewScreen):
         self.action_open()
 
     def action_open(self) -> None:
+        """Enter opens the highlighted project, from the filter field too (one press)."""
         if self.focused is self.query_one("#filter"):
             self.query_one(ProjectsTable).focus()
-            return
         project_id = self.query_one(ProjectsTable).selected_key
         if project_id is None:
             return

@@ -32,13 +32,16 @@ class ResumeDialog(Dialog[RunDetail]):
                          "{resume_from} in the command is replaced by it.",
                          classes="dialog-text")
             yield Label("Start command (empty: the run's own)")
-            yield Input(self.run.start_command, id="command")
+            yield Input(self.run.start_command, id="command", select_on_focus=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", id="confirm", variant="primary")
                 yield Button("Back", id="back")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        # The field first, its start in view: Enter resumes with what the field holds.
+        field = self.query_one("#command", Input)
+        field.focus()
+        field.cursor_position = 0
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#command")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from common.client import ServerEvent
 from common.models import GpuSnapshot, MetricSeries, RunDetail
@@ -36,7 +36,8 @@ TABS = Binding.Group("Tabs", compact=True)
 
 class RunScreen(RunActions):
     GUIDE = ("The log follows new lines; scrolling up (or f) pauses it, f or end jumps back "
-             "to the end; / filters it. Cancel and pause ask for a grace period and keep "
+             "to the end; / filters it; w wraps long lines (unwrapped, ← → scroll them). "
+             "s shows the whole status line. Cancel and pause ask for a grace period and keep "
              "the newest checkpoint (★ kept). r shows the checkpoints: pick one and press r "
              "or enter to resume from it as a new run. R starts the same command again.")
     BINDINGS = [
@@ -45,6 +46,8 @@ class RunScreen(RunActions):
         Binding("r", "resume", "Resume"),
         Binding("R", "relaunch", "Relaunch", key_display="R"),
         Binding("f", "follow", "Follow"),
+        Binding("w", "wrap", "Wrap"),
+        Binding("s", "status", "Status"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("end", "jump_end", "End of log", show=False),
         Binding("1", "show_tab('tab-log')", "Log", group=TABS),
@@ -90,8 +93,9 @@ class RunScreen(RunActions):
         with TabbedContent(id="run-tabs", initial="tab-log"):
             with TabPane("1 Log", id="tab-log"):
                 yield LogView(tz=self.tapp.tz, id="log")
-            with TabPane("2 Artifacts", id="tab-artifacts"):
+            with TabPane("2 Artifacts", id="tab-artifacts"), Vertical():
                 yield ArtifactsTable(id="artifacts")
+                yield Static("", id="artifact-path")
             with TabPane("3 GPU", id="tab-gpu"):
                 yield RunGpuPanel(id="run-gpu")
             with TabPane("4 Details", id="tab-details"), VerticalScroll():

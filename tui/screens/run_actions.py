@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 from textual import on, work
-from textual.widgets import DataTable, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 
 from common.models import Artifact, RunDetail
 
@@ -49,8 +49,11 @@ class RunActions(ViewScreen):
             if action == "resume" and not self._checkpoints():
                 return None  # shown greyed: nothing to resume from
             return True
-        if action in ("follow", "search", "jump_end"):
-            return self.is_mounted and self.query_one(TabbedContent).active == "tab-log"
+        if action in ("follow", "search", "jump_end", "wrap"):
+            # Shown greyed on the other tabs, not hidden: the footer keeps its keys and a
+            # tab switch costs no rebuild of it.
+            on_log = self.is_mounted and self.query_one(TabbedContent).active == "tab-log"
+            return True if on_log else None
         return super().check_action(action, parameters)
 
     def _checkpoints(self) -> list[Artifact]:
@@ -72,6 +75,29 @@ class RunActions(ViewScreen):
     def action_follow(self) -> None:
         log = self.query_one(LogView)
         log.follow = not log.follow
+
+    def action_wrap(self) -> None:
+        """Long lines: wrapped, or one row each (scroll sideways with ← →)."""
+        log = self.query_one(LogView)
+        log.wrap = not log.wrap
+
+    def action_status(self) -> None:
+        """The whole status line, however narrow the terminal."""
+        if self.model is None:
+            return
+        run = self.model.detail
+        facts: list[str] = [run.status]
+        if run.exit_code is not None:
+            facts.append(f"exit code {run.exit_code}")
+        if run.status_message:
+            facts.append(run.status_message)
+        self.notify(" · ".join(facts), title=f"Status of {self.run_id}", timeout=15)
+
+    @on(DataTable.RowHighlighted, "#artifacts")
+    def _artifact_highlighted(self) -> None:
+        chosen = self.query_one(ArtifactsTable).selected
+        self.query_one("#artifact-path", Static).update(
+            f"path {chosen.path}" if chosen is not None else "")
 
     def action_jump_end(self) -> None:
         self.query_one(LogView).jump_to_end()

@@ -40,7 +40,9 @@ class StopRunDialog(Dialog[float]):
                 yield Button("Keep running", id="keep")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        # The field first: digits typed replace the default (it starts selected), and
+        # Enter confirms with what was typed.
+        self.query_one("#grace", Input).focus()
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#grace")

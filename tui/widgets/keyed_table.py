@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 __all__ = ["Cell", "KeyedTable"]
@@ -13,6 +14,12 @@ Cell = str | Text
 
 
 class KeyedTable(DataTable[Cell]):
+    # A row table: Home and End move to the first and last row (DataTable's own scroll
+    # sideways, leaving the cursor where it was, so End then Enter opened the wrong row).
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]
     COLUMNS: tuple[tuple[str, str], ...] = ()  # (key, label)
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -31,6 +31,12 @@ class MetricsPanel(Widget):
 
     def show(self, metrics: dict[str, float]) -> None:
         self.metrics = dict(metrics)
+        # Wide enough for the longest name (eval_samples_per_second) where the screen
+        # has room; 30 columns at 80.
+        longest = max((len(n) for n in metrics), default=0)
+        width = min(max(longest + 15, 30), max(self.app.size.width // 4, 30))
+        if self.styles.width is None or self.styles.width.value != width:
+            self.styles.width = width
         self.refresh()
 
     def render(self) -> Text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -31,14 +32,29 @@ class RunDetails(Static):
             ("command", run.start_command), ("status", run.status_message or run.status),
             ("exit code", "—" if run.exit_code is None else str(run.exit_code)),
             ("container", run.container or "—"), ("workdir", run.workdir or "—"),
+            ("output dir", run.output_dir or "—"), ("GPUs", _gpus(run)),
             ("parent run", run.parent_run_id or "—"),
             ("resumed from", run.resume_source_artifact_id or "—"),
             ("created", at(run.created_at)), ("started", at(run.started_at)),
             ("completed", at(run.completed_at)),
         ]
         rows += [(f"env {key}", value) for key, value in sorted(run.env.items())]
-        text = Text()
+        # Two columns: a long value wraps under itself, not under the labels.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
         for label, value in rows:
-            text.append(f"{label:>14} ", style="dim")
-            text.append(value.replace("\n", "\n" + " " * 15) + "\n")
-        self.update(text)
+            grid.add_row(label, Text(value))
+        self.update(grid)
+
+
+def _gpus(run: RunDetail) -> str:
+    """What the run asked for, and what it got or why it waits."""
+    if run.gpus is None:
+        return "— (not placed: sees every GPU of its container)"
+    asked = f"{run.gpus} asked, priority {run.priority}"
+    if run.gpu_ids is not None:
+        return f"{asked}; given {', '.join(map(str, run.gpu_ids)) or 'none'}"
+    if run.pending_reason:
+        return f"{asked}; #{run.queue_position or '?'} in the queue: {run.pending_reason}"
+    return asked

@@ -9,6 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ..link import LinkState
+from ..refusal import Refusal
 
 __all__ = ["TopBar"]
 
@@ -28,6 +29,7 @@ class TopBar(Widget):
 
     crumbs: reactive[tuple[str, ...]] = reactive(tuple)
     link: reactive[LinkState] = reactive(LinkState, always_update=True)
+    refusal: reactive[Refusal | None] = reactive(None)
 
     def __init__(self, *crumbs: str, url: str = "") -> None:
         super().__init__()
@@ -38,16 +40,22 @@ class TopBar(Widget):
         self.set_interval(1.0, self._tick)
         if hasattr(self.app, "link_state"):  # the Trainyard app says how the link is
             self.watch(self.app, "link_state", self._link_changed)
+        if hasattr(self.app, "refusal"):
+            self.watch(self.app, "refusal", self._refusal_changed)
 
     def _link_changed(self, link: LinkState) -> None:
         self.link = link
+
+    def _refusal_changed(self, refusal: Refusal | None) -> None:
+        self.refusal = refusal
+        self.set_class(refusal is not None or not self.link.online, "-offline")
 
     def _tick(self) -> None:
         if not self.link.online:  # the retry countdown
             self.refresh()
 
     def watch_link(self, link: LinkState) -> None:
-        self.set_class(not link.online, "-offline")
+        self.set_class(not link.online or self.refusal is not None, "-offline")
 
     def render(self) -> Text:
         right = self._link_text(self.size.width - 24)
@@ -62,6 +70,8 @@ class TopBar(Widget):
 
     def _link_text(self, room: int) -> Text:
         link = self.link
+        if self.refusal is not None and link.online:
+            return Text(self.refusal.headline, style="bold")
         if link.online:
             return Text.assemble(("● ", "green"), (self.url, "dim"))
         wait = max((link.retry_at or 0) - time.monotonic(), 0)

@@ -35,6 +35,16 @@ async def test_projects_arrive_live_and_filter_as_you_type(
         await pilot.press("escape")  # clears the filter
         assert rows(app) == 2
 
+        # Enter in the filter opens the match at once (one press)
+        await pilot.press("slash", "q", "w", "e", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen)
+                       and app.screen.project is not None
+                       and app.screen.project.name == "qwen-sft-v2", what="the match opened")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+        await pilot.press("slash", "escape")
+        assert rows(app) == 2
+
         # archived elsewhere: hidden, and counted; "a" shows it again
         await client.update_project("qwen-sft-v2", ProjectUpdate(status="archived"))
         await wait_for(pilot, lambda: rows(app) == 1, what="the archived project hidden")
@@ -50,6 +60,8 @@ async def test_create_a_project_from_the_form(server: Server, client: TrainyardC
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        # the first field has focus: what is typed goes into the name
+        assert app.screen.focused is app.screen.query_one("#field-name", Input)
         body = project_body("from-the-tui")
         for field in ("name", "objective", "task_type", "owner", "dataset_name",
                       "training_yaml_name", "description"):
@@ -78,3 +90,21 @@ async def test_a_run_started_elsewhere_updates_the_row_in_place(
         await wait_for(pilot, lambda: next(iter(screen.projects.values())).runs_started == 1,
                        what="the run counted")
         assert loads == []  # from the event itself, not a refetch of the whole list
+async def test_the_form_uses_what_was_typed_and_says_why_it_is_refused(
+        server: Server, client: TrainyardClient) -> None:
+    app = live_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectForm))
+        body = project_body("ok")
+        for field in ("objective", "task_type", "owner", "dataset_name",
+                      "training_yaml_name"):
+            app.screen.query_one(f"#field-{field}", Input).value = getattr(body, field)
+        for key in ("space", "space", *"padded", "space", "space"):
+            await pilot.press(key)  # typed into the focused name field
+        await pilot.press("ctrl+s")
+        await wait_for_text(pilot, "name: must not start or end with a space (did you mean "
+                                   "'padded'?)")
+        assert isinstance(app.screen, ProjectForm)
+    assert await client.list_projects() == []

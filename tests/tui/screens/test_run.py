@@ -49,12 +49,12 @@ async def test_launch_watch_cancel_and_resume_from_the_kept_checkpoint(
         assert "/300" in screen_text(pilot)  # step N/300 on the progress line
         assert "━ loss" in screen_text(pilot)  # the chart's legend
 
-        # cancel, with a short grace period
+        # cancel, with a short grace period typed as a user types it: the field has focus
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, StopRunDialog))
-        grace = app.screen.query_one("#grace", Input)
-        grace.value = "5"
-        await pilot.press("enter")  # the focused "Cancel run" button
+        await pilot.press("backspace", "backspace", "5", "enter")
+        await wait_for(pilot, lambda: any("waits up to 20 s" in m for _, _, m in notes.seen),
+                       what="the stop sent with grace 5 s")
         await wait_for(pilot, lambda: run_view.model is not None
                        and run_view.model.detail.status == "canceled", what="canceled")
         await wait_for_text(pilot, "★ kept")
@@ -66,9 +66,12 @@ async def test_launch_watch_cancel_and_resume_from_the_kept_checkpoint(
         assert run_view.query_one(ArtifactsTable).selected_key == kept
         assert any("kept checkpoint" in m for _, _, m in notes.seen)
 
-        # resume from the selected (kept) checkpoint
+        # resume from the selected (kept) checkpoint; the command field has focus and
+        # shows the command's start
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        command = app.screen.query_one("#command", Input)
+        assert app.screen.focused is command and command.cursor_position == 0
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
                        and app.screen.run_id != run_view.run_id, what="the new run's view")
