@@ -55,11 +55,11 @@ def test_type_length_and_rule_errors_come_together_without_regex_text(server: Se
 def test_run_bodies_list_every_field_too(server: Server) -> None:
     httpx.post(f"{server.url}/projects", headers=AUTH, json=GOOD).raise_for_status()
     response = httpx.post(f"{server.url}/projects/ok/runs", headers=AUTH,
-                          json={"start_command": " ", "env": {"1st": "x"}, "gpus": 2})
+                          json={"start_command": " ", "env": {"1st": "x"}, "gpu_count": 2})
     errors = errors_of(response)
     assert errors["start_command"] == "must not be blank"
     assert errors["env"].startswith("must be a variable name") and "'1st'" in errors["env"]
-    assert "is not a field" in errors["gpus"]
+    assert "is not a field" in errors["gpu_count"]
     long = httpx.post(f"{server.url}/projects/ok/runs", headers=AUTH,
                       json={"start_command": "x" * 8193})
     assert errors_of(long) == {"start_command": "must be at most 8,192 characters long"}

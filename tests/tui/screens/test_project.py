@@ -65,8 +65,9 @@ async def test_end_then_enter_opens_the_last_row(shared_server: Server,
                                                  shared_client: TrainyardClient,
                                                  project_name: str) -> None:
     project = await shared_client.create_project(project_body(project_name))
-    runs = [await shared_client.start_run(project.id, RunCreate(start_command="true"))
-            for _ in range(3)]
+    runs = [await shared_client.start_run(project.id, RunCreate(start_command="true",
+                                                                output_dir=f"o/{i}"))
+            for i in range(3)]
     app = live_app(shared_server)
     async with app.run_test(size=SIZE) as pilot:
         app.push_screen(ProjectScreen(project.id))
