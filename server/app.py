@@ -58,7 +58,8 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
     hub, changes, gpu_channel = RunHub(settings.sse_queue), RingChannel(), RingChannel(size=60)
     recorder = RunRecorder(runs, hub, changes)
     supervisor = Supervisor(runs=runs, recorder=recorder, executor=executor,
-                            poll_interval=settings.poll_interval)
+                            poll_interval=settings.poll_interval,
+                            max_line=settings.max_line_bytes)
     sampler = GpuSampler(reader=gpu_reader, interval=settings.gpu_interval, runs=runs,
                          recorder=recorder, channel=gpu_channel,
                          live_roots=supervisor.live_roots)

@@ -41,6 +41,7 @@ class Settings:
     gpu_interval: float = 1.0
     gpu_source: str = "nvml"
     sse_queue: int = 1024
+    max_line_bytes: int = 64 << 10
     log_level: str = "info"
     access_log: bool = False
 
@@ -77,6 +78,8 @@ class Settings:
                                 d.gpu_interval, 0.1, 3600.0),
             sse_queue=_int("TRAINYARD_SSE_QUEUE", get("TRAINYARD_SSE_QUEUE"), d.sse_queue, 1,
                            1_000_000),
+            max_line_bytes=_int("TRAINYARD_MAX_LINE_BYTES", get("TRAINYARD_MAX_LINE_BYTES"),
+                                d.max_line_bytes, 1024, 16 << 20),
             gpu_source=_gpu_source(get("TRAINYARD_GPU_SOURCE", d.gpu_source)),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),

@@ -39,7 +39,7 @@ class Follower:
         self.sup = supervisor
         self.run_row = run
         self.files: Files = supervisor.executor.files(run.container)
-        self.split = {s: LineSplitter() for s in STREAMS}
+        self.split = {s: LineSplitter(supervisor.max_line) for s in STREAMS}
         self.pos = {"stdout": run.stdout_offset, "stderr": run.stderr_offset}
         self.committed = dict(self.pos)
         self.jsonl_offset = run.jsonl_offset

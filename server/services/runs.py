@@ -40,6 +40,7 @@ from .workspace import resolve_resources
 __all__ = ["RunService"]
 
 DETAIL_LOG_LINES = 50
+LOG_PAGE_CHARS = 4 << 20  # a log page holds about this much text at most (has_more says)
 
 
 @dataclass
@@ -95,9 +96,7 @@ class RunService:
 
     async def logs(self, project_ref: str, run_id: str, after: int, limit: int) -> LogPage:
         run = await self.require_run(project_ref, run_id)
-        entries = await self.runs.logs_after(run.id, after, limit + 1)
-        has_more = len(entries) > limit
-        entries = entries[:limit]
+        entries, has_more = await self.runs.logs_page(run.id, after, limit, LOG_PAGE_CHARS)
         return LogPage(run_id=run.id, entries=entries,
                        next_after=entries[-1].seq if entries else after, has_more=has_more)
 

@@ -22,6 +22,7 @@ from ..storage.runs import RunRepository, RunRow
 from ..telemetry.run_telemetry import points_from_trainer_state
 from .artifacts import newest_checkpoint, scan_output_dir
 from .follower import Follower
+from .lines import DEFAULT_MAX_LINE
 from .names import new_id
 from .recorder import RunRecorder
 
@@ -40,8 +41,9 @@ def signal_number(name: str) -> int:
 
 class Supervisor:
     def __init__(self, *, runs: RunRepository, recorder: RunRecorder, executor: Executor,
-                 poll_interval: float) -> None:
+                 poll_interval: float, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.runs = runs
+        self.max_line = max_line  # TRAINYARD_MAX_LINE_BYTES, for the followers' splitters
         self.recorder = recorder
         self.executor = executor
         self.poll = poll_interval

@@ -270,13 +270,24 @@ class RunRepository:
             "ORDER BY ts DESC LIMIT ?", (run_id, limit))
         return [(row[0], row[1], row[2], row[3]) for row in reversed(rows)]
 
-    async def logs_after(self, run_id: str, after: int, limit: int) -> list[LogEntry]:
-        rows = await self.db.fetch_all(
-            "SELECT seq, ts, stream, level, message FROM log_lines "
-            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (run_id, after, limit),
-        )
-        return [_log(row) for row in rows]
+    async def logs_page(self, run_id: str, after: int, limit: int,
+                        max_chars: int) -> tuple[list[LogEntry], bool]:
+        """Up to ``limit`` lines after ``after`` holding at most ``max_chars`` characters of
+        message (one line at least), and whether more follow. Rows are fetched a few at a
+        time, so a page of long lines never sits in memory whole."""
+        entries: list[LogEntry] = []
+        size = 0
+        async with self.db.reader() as conn, conn.execute(
+                "SELECT seq, ts, stream, level, message FROM log_lines "
+                "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (run_id, after, limit + 1)) as cursor:
+            while rows := await cursor.fetchmany(256):
+                for row in rows:
+                    size += len(row[4])
+                    if len(entries) == limit or (entries and size > max_chars):
+                        return entries, True
+                    entries.append(_log(row))
+        return entries, False
 
     async def logs_tail(self, run_id: str, count: int) -> list[LogEntry]:
         rows = await self.db.fetch_all(
