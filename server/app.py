@@ -21,6 +21,7 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.body_checks import check_json_body
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         route_handlers=[HealthController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
+        before_request=check_json_body,
         middleware=[TokenMiddleware(services.auth)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -18,6 +18,7 @@ from common.models import (
     RunSummary,
 )
 
+from ..services.streams import MAX_EVENT_ID
 from ..state import Services
 from .openapi import responses
 
@@ -56,7 +57,8 @@ class RunController(Controller):
          media_type=MediaType.JSON)
     async def logs(
         self, services: Svc, project_reference: Ref, run_id: RunId,
-        after: Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_EVENT_ID,
+                                             description="Return lines after this seq")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         format: FromQuery[Literal["json", "text"]] = "json",
     ) -> LogPage | Response[str]:
@@ -75,7 +77,7 @@ class RunController(Controller):
         self, services: Svc, project_reference: Ref, run_id: RunId,
         keys: Annotated[str | None, QueryParameter(
             max_length=2000, description="Comma-separated metric names; all when absent")] = None,
-        after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
+        after_step: Annotated[int, QueryParameter(ge=-1, le=MAX_EVENT_ID)] = -1,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> MetricSeries:
         """Metric series for charts: per key, [step, value] pairs after ``after_step``."""

@@ -9,7 +9,7 @@ import msgspec
 from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..storage.projects import ProjectFilter, ProjectRepository
+from ..storage.projects import NameTaken, ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
 from .events import RingChannel
 from .names import check_plain_name, new_id
@@ -34,14 +34,21 @@ def _check_names(values: dict[str, Any]) -> None:
             check_plain_name(field, value)
 
 
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"a project named {name!r} already exists", code="project_exists",
+                    details={"name": name})
+
+
 async def create_project(*, projects: ProjectRepository, changes: RingChannel,
                          data: ProjectCreate) -> Project:
     _check_names({"name": data.name, "dataset_name": data.dataset_name,
                   "training_yaml_name": data.training_yaml_name})
     if await projects.name_taken(data.name):
-        raise Conflict(f"a project named {data.name!r} already exists", code="project_exists",
-                       details={"name": data.name})
-    summary = await projects.insert(new_id("proj"), data)
+        raise _name_taken(data.name)
+    try:
+        summary = await projects.insert(new_id("proj"), data)
+    except NameTaken:  # another create of this name won the race since the check above
+        raise _name_taken(data.name) from None
     changes.publish("project.created", msgspec.json.encode(summary))
     return Project(**_fields(summary), runs=[])
 

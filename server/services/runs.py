@@ -24,7 +24,7 @@ from common.models import (
 )
 
 from ..config import Settings
-from ..errors import Conflict, InvalidRequest, LaunchFailed, NotFound
+from ..errors import Conflict, LaunchFailed, NotFound
 from ..executors.base import Executor, ExecutorError, Launch
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
@@ -33,7 +33,7 @@ from .artifacts import newest_checkpoint
 from .names import new_id
 from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
-from .streams import run_stream
+from .streams import parse_event_id, run_stream
 from .supervisor import Supervisor
 from .workspace import resolve_resources
 
@@ -102,13 +102,8 @@ class RunService:
 
     async def stream(self, project_ref: str, run_id: str,
                      last_event_id: str | None) -> AsyncGenerator[bytes, None]:
+        after = parse_event_id(last_event_id)
         run = await self.require_run(project_ref, run_id)
-        after = 0
-        if last_event_id:
-            if not last_event_id.strip().isdigit():
-                raise InvalidRequest(f"Last-Event-ID {last_event_id!r} is not an event id of "
-                                     "this run (a number)", code="invalid_event_id")
-            after = int(last_event_id)
         return run_stream(self.runs, self.recorder.hub, run.id, after,
                           terminal_status=run.status in TERMINAL)
 

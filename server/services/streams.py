@@ -15,19 +15,36 @@ from typing import Any
 
 import msgspec
 
+from ..errors import InvalidRequest
 from ..storage.runs import RunRepository
 from .events import Frame, RingChannel, encode_frame
 from .fanout import RunHub
 from .recorder import TERMINAL, event_frame, log_frame
 
-__all__ = ["KEEPALIVE_SECONDS", "RETRY_MS", "ring_stream", "run_stream"]
+__all__ = ["KEEPALIVE_SECONDS", "MAX_EVENT_ID", "RETRY_MS", "parse_event_id", "ring_stream",
+           "run_stream"]
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000
 REPLAY_BATCH = 5000
 KEEPALIVE = b": keepalive\n\n"
 
+MAX_EVENT_ID = (1 << 63) - 1  # SQLite's INTEGER: a run's sequence numbers fit in it
+
 log = logging.getLogger("trainyard.streams")
+
+
+def parse_event_id(raw: str | None) -> int:
+    """A run stream's ``Last-Event-ID`` (or ``?last_id=``): ASCII digits in SQLite's range;
+    0 when absent. Anything else is a 400, not a number Python would take (``int('²')``
+    raises, ``int('٣')`` is 3) nor one SQLite cannot (2^63 overflows)."""
+    if not raw:
+        return 0
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_EVENT_ID:
+        raise InvalidRequest(f"Last-Event-ID {raw!r} is not an event id of this run (a number "
+                             f"from 0 to {MAX_EVENT_ID})", code="invalid_event_id")
+    return int(text)
 
 
 def _seq(item: tuple[Any, ...]) -> int:
