@@ -16,12 +16,14 @@ def _serve(settings: Settings) -> int:
 
     from .app import create_app
     from .fastpath import with_fast_paths
+    from .http_limits import LimitedHttpToolsProtocol
 
     app = with_fast_paths(create_app(settings))
     print(f"trainyard: serving on http://{settings.host}:{settings.port} "
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.access_log, timeout_graceful_shutdown=5)
+                access_log=settings.access_log, timeout_graceful_shutdown=5,
+                http=LimitedHttpToolsProtocol)
     return 0
 
 
