@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from .config import ConfigError, Settings
@@ -11,13 +12,36 @@ from .config import ConfigError, Settings
 __all__ = ["main"]
 
 
+def _private(settings: Settings) -> bool:
+    """Files the server creates are its user's alone; fix what an older start left open."""
+    from .storage.private import make_private
+
+    os.umask(0o077)
+    try:
+        changed = make_private(settings.data_dir)
+    except OSError as exc:
+        print(f"trainyard: cannot make the data folder {settings.data_dir} private "
+              f"(no group or other access): {exc}", file=sys.stderr)
+        return False
+    if changed:
+        print(f"trainyard: took group and other access off {changed} paths in "
+              f"{settings.data_dir} (it holds run env values and logs)", file=sys.stderr)
+    return True
+
+
 def _serve(settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
     from .app import create_app
     from .fastpath import with_fast_paths
     from .http_limits import LimitedHttpToolsProtocol
+    from .redaction import AccessTokenFilter
 
+    if not _private(settings):
+        return 2
+    logging.getLogger("uvicorn.access").addFilter(AccessTokenFilter())
     app = with_fast_paths(create_app(settings))
     print(f"trainyard: serving on http://{settings.host}:{settings.port} "
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
@@ -30,6 +54,9 @@ def _serve(settings: Settings) -> int:
 def _token(settings: Settings) -> int:
     from .auth import rotate_token
     from .storage.db import Database
+
+    if not _private(settings):
+        return 2
 
     async def rotate() -> str:
         db = Database(settings.db_path, readers=0)

@@ -42,6 +42,7 @@ class Settings:
     gpu_source: str = "nvml"
     sse_queue: int = 1024
     max_line_bytes: int = 64 << 10
+    secret_env_patterns: tuple[str, ...] = ("*TOKEN*", "*SECRET*", "*KEY*", "*PASSWORD*")
     log_level: str = "info"
     access_log: bool = False
 
@@ -80,6 +81,8 @@ class Settings:
                            1_000_000),
             max_line_bytes=_int("TRAINYARD_MAX_LINE_BYTES", get("TRAINYARD_MAX_LINE_BYTES"),
                                 d.max_line_bytes, 1024, 16 << 20),
+            secret_env_patterns=_split_list(get("TRAINYARD_SECRET_ENV_PATTERNS", ""))
+            or d.secret_env_patterns,
             gpu_source=_gpu_source(get("TRAINYARD_GPU_SOURCE", d.gpu_source)),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),

@@ -13,6 +13,7 @@ run_dir=$1
 workdir=$2
 command=$3
 save_signal=${4:-}
+umask 077  # the run's own files (logs, pids, exit code) are private to this user
 mkdir -p -- "$run_dir" || exit 97
 echo $$ >"$run_dir/wrapper.pid"
 finish() {

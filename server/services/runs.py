@@ -26,6 +26,7 @@ from common.models import (
 from ..config import Settings
 from ..errors import Conflict, LaunchFailed, NotFound
 from ..executors.base import Executor, ExecutorError, Launch
+from ..redaction import redact_env
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import RunRepository, RunRow
@@ -68,7 +69,8 @@ class RunService:
             metrics={k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             artifacts=await self.runs.artifacts(run.id),
             logs=await self.runs.logs_tail(run.id, DETAIL_LOG_LINES),
-            env=run.env, container=run.container, workdir=run.workdir,
+            env=redact_env(run.env, self.settings.secret_env_patterns),
+            container=run.container, workdir=run.workdir,
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
             gpu=await self._gpu(run),
