@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from .auth import TokenAuth, TokenMiddleware
@@ -22,6 +21,7 @@ from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
 from .routes.body_checks import check_json_body
+from .routes.docs_pages import PinnedRedoc, PinnedSwagger
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
@@ -116,7 +116,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             title="Trainyard", version="0.1.0",
             description="Self-hosted control plane for LLM fine-tuning runs.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
+            render_plugins=[PinnedSwagger(), PinnedRedoc(path="/redoc")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
                                               description="TRAINYARD_TOKEN or the generated one"),
