@@ -36,7 +36,7 @@ def _serve(settings: Settings) -> int:
 
     from .app import create_app
     from .fastpath import with_fast_paths
-    from .http_limits import LimitedHttpToolsProtocol
+    from .http_limits import limited_protocol
     from .redaction import AccessTokenFilter
 
     if not _private(settings):
@@ -47,7 +47,7 @@ def _serve(settings: Settings) -> int:
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                 access_log=settings.access_log, timeout_graceful_shutdown=5,
-                http=LimitedHttpToolsProtocol)
+                http=limited_protocol(settings.client_stall_seconds))
     return 0
 
 

@@ -9,12 +9,19 @@ than that, and answers at once, closing the connection:
   than :data:`MAX_HEADERS` header fields;
 - 414 when the URL passes :data:`MAX_URL_BYTES`.
 
+It also cuts off a client that takes nothing of what is written to it for
+``stall_seconds`` (the connection's buffer stays full): the connection is aborted, so its
+buffer, its stream and the stream's place in the hub go at once. An event-stream client
+reconnects after the ``retry`` the stream began with, sending its Last-Event-ID: a
+partly received event was never dispatched, so it resumes with no gap and no duplicate.
+
 Body size (413) and JSON depth (400) are checked by the app (``request_max_body_size``,
 :mod:`server.routes.body_checks`). Every limit is listed in ``docs/limits.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httptools
@@ -23,7 +30,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from common.models import ErrorBody
 
-__all__ = ["MAX_HEADERS", "MAX_HEAD_BYTES", "MAX_URL_BYTES", "LimitedHttpToolsProtocol"]
+__all__ = ["MAX_HEADERS", "MAX_HEAD_BYTES", "MAX_URL_BYTES", "LimitedHttpToolsProtocol",
+           "limited_protocol"]
 
 MAX_HEAD_BYTES = 64 << 10
 MAX_HEADERS = 100
@@ -35,10 +43,13 @@ class _Refused(Exception):
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with limits on the request head."""
+    """uvicorn's httptools protocol with limits on the request head and on stalls."""
+
+    stall_seconds = 60.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._stall: asyncio.TimerHandle | None = None
         self._in_head = True  # the bytes coming now belong to a request's head
         self._head_bytes = 0
         self._header_count = 0
@@ -87,6 +98,34 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n", body]))
         self.transport.close()
 
+    # -- a client that reads nothing ----------------------------------------------------
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.stall_seconds, self._cut_off)
+
+    def resume_writing(self) -> None:
+        self._stop_stall_timer()
+        super().resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_stall_timer()
+        super().connection_lost(exc)
+
+    def _stop_stall_timer(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _cut_off(self) -> None:
+        self._stall = None
+        self.logger.info("cut off %s: it read nothing for %s s", self._peer(),
+                         self.stall_seconds)
+        self.transport.abort()
+
+    def _peer(self) -> str:
+        return f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+
     # -- parser callbacks --------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._in_head = True
@@ -111,3 +150,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         super().on_headers_complete()
+
+
+def limited_protocol(stall_seconds: float) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class for uvicorn, cutting off clients stalled ``stall_seconds``."""
+    return type("LimitedHttpToolsProtocol", (LimitedHttpToolsProtocol,),
+                {"stall_seconds": stall_seconds})
