@@ -5,7 +5,8 @@ Order (one server process throughout, so the idle figures compare like with like
 20 live runs again on top of that history, the GPU sampler (a second server that replays
 H100 readings, beside the first one's idle figure), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
-figures, and the ingest backlog its 1-subscriber case leaves is never waited for).
+figures, and the ingest backlog its 1-subscriber case leaves is never waited for), then
+the TUI beside a busy run, and the stream clients that never read (bench.slow_clients).
 Progress goes to stderr; stdout gets the header and the table only. Every process
 started is stopped in ``finally`` blocks.
 Exit status 1 means a benchmark could not run (its row says why), not a missed target.
@@ -26,7 +27,16 @@ from typing import TypeVar
 
 from common.client import TrainyardClient
 
-from . import gpu_sampler, http_load, idle, ingest, interrupt, sse_fanout, tui_responsiveness
+from . import (
+    gpu_sampler,
+    http_load,
+    idle,
+    ingest,
+    interrupt,
+    slow_clients,
+    sse_fanout,
+    tui_responsiveness,
+)
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
 from .table import Row, render
@@ -83,6 +93,9 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         tui = await _attempt("TUI run view beside a run printing 5,000 lines/s", rows,
                              tui_responsiveness.measure(server, client, token, project))
         rows += tui or []
+        slow = await _attempt(f"{slow_clients.STALLED} stream clients that never read", rows,
+                              slow_clients.measure(ws, server, client, project, token))
+        rows += slow or []
     return rows
 
 
