@@ -21,6 +21,9 @@ from .progress import ProgressTracker
 __all__ = ["RunTelemetry", "parse_trainer_log_line"]
 
 PROGRESS_EVERY = 0.5  # seconds between progress events of one run
+# What one run's metrics may hold (the run detail carries them all): a trainer printing
+# dicts with ever-new keys must not grow it without bound.
+MAX_METRIC_KEYS, MAX_METRIC_KEY_LENGTH = 200, 100
 _JSONL_METRICS = {"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate",
                   "epoch": "epoch", "grad_norm": "grad_norm", "reward": "reward",
                   "accuracy": "accuracy"}
@@ -107,6 +110,9 @@ class RunTelemetry:
             guessed = parsed.step is None
             shown = self.tracker.info.current_step or 0
             for key, value in parsed.metrics.items():
+                if key not in self.latest and (len(self.latest) >= MAX_METRIC_KEYS
+                                               or len(key) > MAX_METRIC_KEY_LENGTH):
+                    continue
                 step = parsed.step if parsed.step is not None else shown
                 if guessed and step <= self._last_step.get(key, -1):
                     # The bar lagged behind (it redraws at most every 0.1 s): two values
