@@ -23,7 +23,7 @@ import msgspec
 from ..errors import InvalidRequest
 from ..storage.runs import RunRepository
 from .events import Frame, RingChannel, encode_frame
-from .fanout import RunHub
+from .fanout import RunHub, RunSubscription
 from .recorder import TERMINAL, event_frame, log_frame
 
 __all__ = ["KEEPALIVE_SECONDS", "MAX_EVENT_ID", "RETRY_MS", "parse_event_id", "ring_stream",
@@ -31,15 +31,18 @@ __all__ = ["KEEPALIVE_SECONDS", "MAX_EVENT_ID", "RETRY_MS", "parse_event_id", "r
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000
-PAGE_BYTES = 128 << 10  # a replayed page's encoded size, about (see _Pager)
-FIRST_PAGE_ROWS, MIN_PAGE_ROWS, MAX_PAGE_ROWS = 64, 8, 5000
-REPLAY_READS = 2  # pages read at once across all streams (the database has 3 readers)
+PAGE_BYTES, PAGE_ROWS = 128 << 10, 5000  # a replayed page: at most this text, these rows
+# Later pages of long replays read at once across all streams: the database has 3
+# readers, and a burst of late joiners (200 at once) must leave one to everything else,
+# and the loop to live clients. First pages and holes do not wait: they are small, and a
+# thousand clients that subscribed before a run printed each need one, at once.
+REPLAY_READS = 2
 KEEPALIVE = b": keepalive\n\n"
 
 MAX_EVENT_ID = (1 << 63) - 1  # SQLite's INTEGER: a run's sequence numbers fit in it
 
 log = logging.getLogger("trainyard.streams")
-_REPLAY_READS = asyncio.Semaphore(REPLAY_READS)
+_replay_reads = asyncio.Semaphore(REPLAY_READS)
 
 
 def parse_event_id(raw: str | None) -> int:
@@ -64,14 +67,12 @@ def _seq(item: tuple[Any, ...]) -> int:
 class _Pager:
     """Stored frames after a cursor, a page at a time, for one stream.
 
-    A page holds about :data:`PAGE_BYTES` of encoded events: the stream yields each page
-    as one write and asks for the next only once the client has taken it (the server's
-    ``send`` waits while the connection's buffer is full), so a client that does not
-    read holds at most a page or two, not the run's history. Rows per read adapt to the
-    run's line lengths. At most :data:`REPLAY_READS` pages are read at once across all
-    streams, so late joiners leave storage readers and the loop to everyone else."""
+    A page is one read of at most :data:`PAGE_BYTES` of stored text: the stream yields
+    each page as one write, and :class:`..routes.event_stream.EventStream` asks for the
+    next only once the connection has taken the last (its buffer is below the high-water
+    mark), so a client that does not read holds about a page, not the run's history."""
 
-    __slots__ = ("cursor", "rows", "run_id", "runs", "upto")
+    __slots__ = ("cursor", "pages", "run_id", "runs", "upto")
 
     def __init__(self, runs: RunRepository, run_id: str, after: int,
                  upto: int | None = None) -> None:
@@ -79,14 +80,20 @@ class _Pager:
         self.run_id = run_id
         self.cursor = after
         self.upto = upto
-        self.rows = FIRST_PAGE_ROWS
+        self.pages = 0
 
     async def next(self) -> list[Frame]:
         """The next page (empty once storage has nothing more up to ``upto``)."""
         if self.upto is not None and self.cursor >= self.upto:
             return []
-        async with _REPLAY_READS:
-            stored = await self.runs.stored_after(self.run_id, self.cursor, self.rows)
+        if self.upto is None and self.pages:
+            async with _replay_reads:  # a long replay's later pages take turns
+                stored = await self.runs.stored_after(self.run_id, self.cursor, PAGE_ROWS,
+                                                      max_bytes=PAGE_BYTES)
+        else:  # a first page, or a hole between live frames: small, and needed now
+            stored = await self.runs.stored_after(self.run_id, self.cursor, PAGE_ROWS,
+                                                  max_bytes=PAGE_BYTES)
+        self.pages += 1
         items = [item for item in stored if self.upto is None or _seq(item) <= self.upto]
         if not items:
             return []
@@ -103,9 +110,17 @@ class _Pager:
         if pending:
             frames.append(log_frame(pending))
         self.cursor = _seq(items[-1])
-        size = sum(len(frame.data) for frame in frames)
-        self.rows = max(MIN_PAGE_ROWS, min(MAX_PAGE_ROWS, self.rows * PAGE_BYTES // max(size, 1)))
         return frames
+
+
+async def _page(pager: _Pager, sub: RunSubscription) -> list[Frame]:
+    """The next page from storage, or none once the hub holds what comes next: a client
+    that subscribed before a run printed reads nothing from storage, and a late one
+    only up to where its live frames begin (those are shared, storage reads are not)."""
+    first = sub.next_first
+    if first is not None and first <= pager.cursor + 1:
+        return []
+    return await pager.next()
 
 
 async def _replay(runs: RunRepository, run_id: str, after: int,
@@ -126,7 +141,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
         yield f"retry: {RETRY_MS}\n\n".encode()
         pager = _Pager(runs, run_id, after)
         ended = False
-        while page := await pager.next():
+        while page := await _page(pager, sub):
             ended = ended or any(frame.terminal for frame in page)
             yield b"".join(frame.data for frame in page)
         cursor = pager.cursor
@@ -143,7 +158,7 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
                 log.info("a client of run %s fell behind at event %d; catching it up from "
                          "storage", run_id, cursor)
                 pager = _Pager(runs, run_id, cursor)
-                while page := await pager.next():
+                while page := await _page(pager, sub):
                     ended = ended or any(frame.terminal for frame in page)
                     yield b"".join(frame.data for frame in page)
                 cursor = pager.cursor
@@ -152,6 +167,13 @@ async def run_stream(runs: RunRepository, hub: RunHub, run_id: str, after: int,
             for frame in sub.drain():
                 if frame.last <= cursor:
                     continue  # already sent from storage
+                if frame.first <= cursor:
+                    # A replay page ended inside this frame's commit: the rest of it
+                    # comes from storage, the frame itself would repeat lines.
+                    part, cursor = await _replay(runs, run_id, cursor, frame.last)
+                    frames.extend(part)
+                    live = False
+                    continue
                 if frame.first > cursor + 1:
                     hole, cursor = await _replay(runs, run_id, cursor, frame.first - 1)
                     frames.extend(hole)

@@ -218,17 +218,30 @@ class RunRepository:
                     in enumerate(events, first + len(rows))]
         return Committed(ts=ts, lines=lines, events=numbered)
 
-    async def stored_after(self, run_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+    async def stored_after(self, run_id: str, after: int, limit: int,
+                           max_bytes: int | None = None) -> list[tuple[Any, ...]]:
         """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,
         data)`` after ``after``, in sequence order. One statement, so one snapshot: two
-        queries could each see a different commit and skip what lies between."""
-        rows = await self.db.fetch_all(
-            "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
-            "WHERE run_id = ?1 AND seq > ?2 "
-            "UNION ALL SELECT seq, type, data, NULL, NULL, NULL FROM run_events "
-            "WHERE run_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3", (run_id, after, limit))
-        return [(run_id, *row[:1], *row[2:]) if row[1] is None else (row[0], row[1], row[2])
-                for row in rows]
+        queries could each see a different commit and skip what lies between. With
+        ``max_bytes``, rows stop once their text passes it (one row at least); they are
+        fetched a few at a time, so no more than that is read into memory."""
+        found: list[tuple[Any, ...]] = []
+        size = 0
+        async with self.db.reader() as conn, conn.execute(
+                "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
+                "WHERE run_id = ?1 AND seq > ?2 "
+                "UNION ALL SELECT seq, type, data, NULL, NULL, NULL FROM run_events "
+                "WHERE run_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3",
+                (run_id, after, limit)) as cursor:
+            while rows := await cursor.fetchmany(512):
+                for row in rows:
+                    found.append((run_id, *row[:1], *row[2:]) if row[1] is None
+                                 else (row[0], row[1], row[2]))
+                    if max_bytes is not None:
+                        size += len(row[5] if row[1] is None else row[2])
+                        if size >= max_bytes:
+                            return found
+        return found
 
     async def replace_metric_points(self, run_id: str, upto_step: int, keys: Sequence[str],
                                     points: Sequence[tuple[str, int, float]]) -> None:

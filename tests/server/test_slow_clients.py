@@ -153,3 +153,33 @@ async def test_a_cut_off_client_resumes_by_last_event_id_with_no_gap(tmp_path: P
         assert rest[-1].event == "end"
     finally:
         srv.stop()
+
+
+async def test_clients_joining_mid_run_get_every_line_once(tmp_path: Path) -> None:
+    # Commits of ~100 kB while clients join: their replay pages (128 KiB of text) end
+    # inside a commit whose live frame they also hold, and they switch to live frames
+    # as soon as those cover what comes next.
+    workspace = make_workspace(tmp_path / "ws")
+    (workspace / "bursts.py").write_text(
+        "import time\n"
+        "for i in range(1, 30001):\n"
+        "    print(f'line-{i} ' + 'y' * 200)\n"
+        "    if i % 500 == 0:\n"
+        "        time.sleep(0.03)\n")
+    srv = Server(data_dir=tmp_path / "data", workspace=workspace).start()
+    try:
+        async with srv.client() as api:
+            await api.create_project(project_body("bursts"))
+            run = await api.start_run("bursts", RunCreate("python3 bursts.py"))
+            joiners = []
+            for _ in range(6):
+                await asyncio.sleep(0.25)
+                joiners.append(asyncio.create_task(collect(api, "bursts", run.id)))
+            for events in await asyncio.wait_for(asyncio.gather(*joiners), 120):
+                seqs = seqs_of(events)
+                assert seqs == list(range(1, len(seqs) + 1)), "a gap or a duplicate"
+                lines = [line["message"].split()[0] for e in events if e.event == "log"
+                         for line in e.data["lines"] if line["message"].startswith("line-")]
+                assert lines == [f"line-{i}" for i in range(1, 30001)]
+    finally:
+        srv.stop()
