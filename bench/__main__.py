@@ -7,7 +7,8 @@ H100 readings, beside the first one's idle figure), a /metrics scrape (a third s
 8 replayed GPUs and 50 live runs), and last the SSE fan-out (its rows are shown
 after the ingest's; it runs last so that its runs and connections cannot touch the idle
 figures, and the ingest backlog its 1-subscriber case leaves is never waited for), then
-the TUI beside a busy run, and a stop with 100 stream clients (on a server of its own).
+the TUI beside a busy run, the stream clients that never read (bench.slow_clients), and a
+stop with 100 stream clients (on a server of its own).
 Progress goes to stderr; stdout gets the header and the table only. Every process
 started is stopped in ``finally`` blocks.
 Exit status 1 means a benchmark could not run (its row says why), not a missed target.
@@ -37,6 +38,7 @@ from . import (
     interrupt,
     metrics_scrape,
     shutdown,
+    slow_clients,
     sse_fanout,
     tui_responsiveness,
 )
@@ -107,6 +109,9 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                               shutdown.measure(ws, token))
         if stop is not None:
             rows.append(stop)
+        slow = await _attempt(f"{slow_clients.STALLED} stream clients that never read", rows,
+                              slow_clients.measure(ws, server, client, project, token))
+        rows += slow or []
     return rows
 
 

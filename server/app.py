@@ -8,11 +8,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from .auth import TokenAuth, TokenMiddleware
@@ -22,7 +22,9 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.body_checks import check_json_body
 from .routes.compare import CompareController
+from .routes.docs_pages import PinnedRedoc, PinnedSwagger
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
@@ -69,7 +71,8 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
     recorder = RunRecorder(runs, hub, changes)
     supervisor = Supervisor(runs=runs, recorder=recorder, executor=executor,
                             poll_interval=settings.poll_interval,
-                            follow_retries=settings.follow_retries)
+                            follow_retries=settings.follow_retries,
+                            max_line=settings.max_line_bytes)
     sampler = GpuSampler(reader=gpu_reader, interval=settings.gpu_interval, runs=runs,
                          recorder=recorder, channel=gpu_channel,
                          live_roots=supervisor.live_roots)
@@ -89,6 +92,13 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         run_listing=RunListing(db), tidying=Tidying(db),
         stopping=Stopping(),
     )
+
+
+async def _check_bodies(request: Request[Any, Any, Any]) -> None:
+    """Litestar keeps one ``before_request``: a JSON body must say it is JSON and be
+    shallow (415/400), then every field is checked at once (400 listing them)."""
+    await check_json_body(request)
+    await check_body(request)
 
 
 def create_app(settings: Settings, *, executor: Executor | None = None,
@@ -134,14 +144,14 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         route_handlers=[HealthController, PrometheusController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
-        before_request=check_body,
+        before_request=_check_bodies,
         middleware=[TokenMiddleware(services.auth)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Trainyard", version="0.1.0",
             description="Self-hosted control plane for LLM fine-tuning runs.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
+            render_plugins=[PinnedSwagger(), PinnedRedoc(path="/redoc")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
                                               description="TRAINYARD_TOKEN or the generated one"),

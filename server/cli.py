@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from types import FrameType
 
@@ -13,11 +14,35 @@ from .config import ConfigError, Settings
 __all__ = ["main"]
 
 
+def _private(settings: Settings) -> bool:
+    """Files the server creates are its user's alone; fix what an older start left open."""
+    from .storage.private import make_private
+
+    os.umask(0o077)
+    try:
+        changed = make_private(settings.data_dir)
+    except OSError as exc:
+        print(f"trainyard: cannot make the data folder {settings.data_dir} private "
+              f"(no group or other access): {exc}", file=sys.stderr)
+        return False
+    if changed:
+        print(f"trainyard: took group and other access off {changed} paths in "
+              f"{settings.data_dir} (it holds run env values and logs)", file=sys.stderr)
+    return True
+
+
 def _serve(settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
     from .app import create_app
+    from .http_limits import limited_protocol
+    from .redaction import AccessTokenFilter
 
+    if not _private(settings):
+        return 2
+    logging.getLogger("uvicorn.access").addFilter(AccessTokenFilter())
     app = create_app(settings)
     stopping = app.state.services.stopping
 
@@ -33,7 +58,8 @@ def _serve(settings: Settings) -> int:
           f"(executor {settings.executor}, data in {settings.data_dir})", file=sys.stderr)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level, access_log=settings.access_log,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5,
+                            http=limited_protocol(settings.client_stall_seconds))
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
         Server(config).run()
     return 0
@@ -42,6 +68,9 @@ def _serve(settings: Settings) -> int:
 def _token(settings: Settings) -> int:
     from .auth import rotate_token
     from .storage.db import Database
+
+    if not _private(settings):
+        return 2
 
     async def rotate() -> str:
         db = Database(settings.db_path, readers=0)

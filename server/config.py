@@ -44,6 +44,9 @@ class Settings:
     gpu_interval: float = 1.0
     gpu_source: str = "nvml"
     sse_queue: int = 1024
+    max_line_bytes: int = 64 << 10
+    client_stall_seconds: float = 60.0
+    secret_env_patterns: tuple[str, ...] = ("*TOKEN*", "*SECRET*", "*KEY*", "*PASSWORD*")
     log_level: str = "info"
     access_log: bool = False
     metrics_public: bool = False  # GET /metrics without the token (for a scraper)
@@ -88,6 +91,13 @@ class Settings:
                                 d.gpu_interval, 0.1, 3600.0),
             sse_queue=_int("TRAINYARD_SSE_QUEUE", get("TRAINYARD_SSE_QUEUE"), d.sse_queue, 1,
                            1_000_000),
+            max_line_bytes=_int("TRAINYARD_MAX_LINE_BYTES", get("TRAINYARD_MAX_LINE_BYTES"),
+                                d.max_line_bytes, 1024, 16 << 20),
+            client_stall_seconds=_float("TRAINYARD_CLIENT_STALL_SECONDS",
+                                        get("TRAINYARD_CLIENT_STALL_SECONDS"),
+                                        d.client_stall_seconds, 0.5, 86400.0),
+            secret_env_patterns=_split_list(get("TRAINYARD_SECRET_ENV_PATTERNS", ""))
+            or d.secret_env_patterns,
             gpu_source=_gpu_source(get("TRAINYARD_GPU_SOURCE", d.gpu_source)),
             log_level=_choice("TRAINYARD_LOG_LEVEL", get("TRAINYARD_LOG_LEVEL"), d.log_level,
                               ("critical", "error", "warning", "info", "debug")),

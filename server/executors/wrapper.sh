@@ -19,7 +19,8 @@ run_dir=$1
 workdir=$2
 command=$3
 save_signal=${4:-}
-umask 077
+command_umask=$(umask)
+umask 077  # the run's own files (logs, pids, exit code) are private to this user
 mkdir -p -- "$run_dir" || exit 97
 mkdir -- "$run_dir/claim" 2>/dev/null || exit 0
 echo $$ >"$run_dir/wrapper.pid"
@@ -29,7 +30,9 @@ set -- ${stat##*) }
 echo "$boot_id ${20}" >"$run_dir/identity.tmp" && mv -f -- "$run_dir/identity.tmp" "$run_dir/identity"
 : >>"$run_dir/stdout.log"
 : >>"$run_dir/stderr.log"
+: >>"$run_dir/clock"
 finish() {
+    umask 077
     echo "$1" >"$run_dir/exit_code.tmp" && mv -f -- "$run_dir/exit_code.tmp" "$run_dir/exit_code"
     exit 0
 }
@@ -41,6 +44,8 @@ fi
 if [ -n "$save_signal" ]; then
     trap '' "$save_signal" || echo "trainyard: cannot ignore signal $save_signal" >>"$run_dir/stderr.log"
 fi
+# What the command writes (checkpoints) gets the umask the team's container gave us.
+umask "$command_umask"
 if command -v setsid >/dev/null 2>&1; then
     setsid bash -c "$command" </dev/null >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log" &
 else
@@ -50,6 +55,7 @@ else
     set +m
 fi
 child=$!
+umask 077
 mark() {
     local sizes
     sizes=$(stat -c %s -- "$1/stdout.log" "$1/stderr.log" 2>/dev/null) || return 0

@@ -28,6 +28,8 @@ _HEADERS = [
 ]
 _START = {"type": "http.response.start", "status": 200, "headers": _HEADERS}
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
+_WAIT = {"type": "http.response.body", "body": b"", "more_body": True}
+BIG_CHUNK = 64 << 10  # uvicorn's write buffer high-water mark
 
 
 class EventStream:
@@ -78,6 +80,12 @@ class EventStream:
             await send(_START)
             async for chunk in self.body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if len(chunk) > BIG_CHUNK:
+                    # The server's send waits for a full buffer to drain before it writes,
+                    # not after: an empty write waits now, so the body makes its next chunk
+                    # (a replay page) only once this one has gone, and a client that reads
+                    # nothing holds one page, not two.
+                    await send(_WAIT)
             await send(_END)
         finally:
             await self.body.aclose()

@@ -20,6 +20,7 @@ from common.models import (
 )
 
 from ..services import tidying
+from ..services.streams import MAX_EVENT_ID
 from ..state import Services
 from .long_poll import unless_client_leaves
 from .openapi import responses
@@ -35,7 +36,9 @@ WaitTimeout = Annotated[float, QueryParameter(
     name="timeout", ge=0, le=3600,
     description="Answer after this many seconds even if the run is live")]
 WAIT_HEADER = "X-Wait-Timed-Out"
-LogAfter = Annotated[int, QueryParameter(ge=0, description="Return lines after this seq")]
+LogAfter = Annotated[int, QueryParameter(ge=0, le=MAX_EVENT_ID,
+                                         description="Return lines after this seq")]
+AfterStep = Annotated[int, QueryParameter(ge=-1, le=MAX_EVENT_ID)]
 LogLimit = Annotated[int, QueryParameter(ge=1, le=10_000)]
 MetricKeys = Annotated[str | None, QueryParameter(
     max_length=2000, description="Comma-separated metric names; all when absent")]
@@ -97,7 +100,7 @@ class RunController(Controller):
     async def metrics(
         self, services: Svc, project_reference: Ref, run_id: RunId,
         keys: MetricKeys = None,
-        after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
+        after_step: AfterStep = -1,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> MetricSeries:
         """Metric series for charts: per key, [step, value] pairs after ``after_step``."""

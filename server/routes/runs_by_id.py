@@ -29,6 +29,7 @@ from .event_stream import EventStream
 from .long_poll import unless_client_leaves
 from .openapi import responses
 from .runs import (
+    AfterStep,
     Grace,
     LogAfter,
     LogLimit,
@@ -87,7 +88,7 @@ class RunByIdController(Controller):
          responses=responses(400, 401, 404))
     async def metrics(
         self, services: Svc, run_project: RunProject, run_id: RunId, keys: MetricKeys = None,
-        after_step: Annotated[int, QueryParameter(ge=-1)] = -1,
+        after_step: AfterStep = -1,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> MetricSeries:
         """Metric series for charts: per key, [step, value] pairs after ``after_step``."""

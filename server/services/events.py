@@ -179,7 +179,7 @@ class RingChannel:
         if not last_event_id:
             return []
         boot, _, number = last_event_id.partition(".")
-        if boot != self.boot or not number.isdigit():
+        if boot != self.boot or not (number.isascii() and number.isdigit()):
             return None
         after = int(number)
         if self._ring and self._ring[0].first > after + 1:

@@ -127,6 +127,14 @@ class RunSubscription(Subscription):
     def overflowed(self) -> bool:
         return self.position < self.log.start
 
+    @property
+    def next_first(self) -> int | None:
+        """The first sequence number of the next frame it would take, if one is here."""
+        log = self.log
+        if not log.start <= self.position < log.end:
+            return None
+        return log.frames[self.position - log.start].first
+
     def drain(self) -> list[Frame]:
         log = self.log
         frames = list(islice(log.frames, self.position - log.start, None))

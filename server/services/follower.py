@@ -24,7 +24,7 @@ from ..executors.base import Files, Procs
 from ..storage.runs import LogRow, RunRow
 from ..telemetry.run_telemetry import RunTelemetry, parse_trainer_log_line
 from .clock import Clock, Segment
-from .lines import LineSplitter
+from .lines import DEFAULT_MAX_LINE, LineSplitter
 from .recorder import RunRecorder
 
 __all__ = ["Exited", "Follower", "Outcome", "Vanished"]
@@ -68,14 +68,15 @@ def last_drawing(data: bytes) -> str:
 class Follower:
     def __init__(self, run: RunRow, *, files: Files, recorder: RunRecorder,
                  procs: Callable[[], Awaitable[Procs]],
-                 scan: Callable[[RunRow], Awaitable[object]], poll: float) -> None:
+                 scan: Callable[[RunRow], Awaitable[object]], poll: float,
+                 max_line: int = DEFAULT_MAX_LINE) -> None:
         self.run_row = run
         self.files = files
         self.recorder = recorder
         self.procs = procs
         self.scan = scan
         self.poll = poll
-        self.split = {s: LineSplitter() for s in STREAMS}
+        self.split = {s: LineSplitter(max_line) for s in STREAMS}
         self.pos = {"stdout": run.stdout_offset, "stderr": run.stderr_offset}
         self.committed = dict(self.pos)
         self.jsonl_offset = run.jsonl_offset

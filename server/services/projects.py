@@ -9,19 +9,27 @@ import msgspec
 from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 
 from ..errors import Conflict, NotFound
-from ..storage.projects import ProjectFilter, ProjectRepository
+from ..storage.projects import NameTaken, ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
 from .events import RingChannel
 from .names import new_id
 
 __all__ = ["create_project", "get_project", "list_projects", "require_project", "update_project"]
 
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"a project named {name!r} already exists", code="project_exists",
+                    details={"name": name})
+
+
 async def create_project(*, projects: ProjectRepository, changes: RingChannel,
                          data: ProjectCreate) -> Project:
     if await projects.name_taken(data.name):
-        raise Conflict(f"a project named {data.name!r} already exists", code="project_exists",
-                       details={"name": data.name})
-    summary = await projects.insert(new_id("proj"), data)
+        raise _name_taken(data.name)
+    try:
+        summary = await projects.insert(new_id("proj"), data)
+    except NameTaken:  # another create of this name won the race since the check above
+        raise _name_taken(data.name) from None
     changes.publish("project.created", msgspec.json.encode(summary))
     return Project(**_fields(summary), runs=[])
 
@@ -50,9 +58,11 @@ async def update_project(*, projects: ProjectRepository, runs: RunRepository,
     fields = data.changes()
     name = fields.get("name")
     if name is not None and name != summary.name and await projects.name_taken(name):
-        raise Conflict(f"a project named {name!r} already exists", code="project_exists",
-                       details={"name": name})
-    await projects.update(summary.id, fields)
+        raise _name_taken(name)
+    try:
+        await projects.update(summary.id, fields)
+    except NameTaken:  # a create or rename of that name won the race since the check
+        raise _name_taken(str(name)) from None
     project = await get_project(projects=projects, runs=runs, ref=summary.id)
     changes.publish("project.updated", msgspec.json.encode(project))
     return project

@@ -27,6 +27,7 @@ from common.models import (
 from ..config import Settings
 from ..errors import Conflict, InvalidRequest, LaunchFailed, NotFound
 from ..executors.base import Executor, ExecutorError, Launch, Prepared
+from ..redaction import redact_env
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import Busy, RunRepository, RunRow, StopKind
@@ -36,7 +37,7 @@ from .gpu_queue import GpuQueue
 from .names import new_id
 from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
-from .streams import run_stream
+from .streams import parse_event_id, run_stream
 from .supervisor import Supervisor
 from .waiting import wait_for_end
 from .workspace import resolve_resources
@@ -44,6 +45,7 @@ from .workspace import resolve_resources
 __all__ = ["RunService"]
 
 DETAIL_LOG_LINES = 50
+LOG_PAGE_CHARS = 4 << 20  # a log page holds about this much text at most (has_more says)
 
 
 def _busy_conflict(busy: Busy, output_dir: str | None) -> Conflict:
@@ -97,7 +99,8 @@ class RunService:
             metrics={k: v for k, v in run.metrics.items() if isinstance(v, int | float)},
             artifacts=await self.runs.artifacts(run.id),
             logs=await self.runs.logs_tail(run.id, DETAIL_LOG_LINES),
-            env=run.env, container=run.container, workdir=run.workdir, output_dir=run.output_dir,
+            env=redact_env(run.env, self.settings.secret_env_patterns),
+            container=run.container, workdir=run.workdir, output_dir=run.output_dir,
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
             gpu=await self._gpu(run), notes=noted.notes, tags=noted.tags,
@@ -125,21 +128,14 @@ class RunService:
 
     async def logs(self, project_ref: str, run_id: str, after: int, limit: int) -> LogPage:
         run = await self.require_run(project_ref, run_id)
-        entries = await self.runs.logs_after(run.id, after, limit + 1)
-        has_more = len(entries) > limit
-        entries = entries[:limit]
+        entries, has_more = await self.runs.logs_page(run.id, after, limit, LOG_PAGE_CHARS)
         return LogPage(run_id=run.id, entries=entries,
                        next_after=entries[-1].seq if entries else after, has_more=has_more)
 
     async def stream(self, project_ref: str, run_id: str,
                      last_event_id: str | None) -> AsyncGenerator[bytes, None]:
+        after = parse_event_id(last_event_id)
         run = await self.require_run(project_ref, run_id)
-        after = 0
-        if last_event_id:
-            if not last_event_id.strip().isdigit():
-                raise InvalidRequest(f"Last-Event-ID {last_event_id!r} is not an event id of "
-                                     "this run (a number)", code="invalid_event_id")
-            after = int(last_event_id)
         return run_stream(self.runs, self.recorder.hub, run.id, after,
                           terminal_status=run.status in TERMINAL)
 

@@ -26,6 +26,7 @@ from ..storage.db import now_iso
 from ..storage.runs import Guard, RunRepository, RunRow, StopKind
 from .artifacts import newest_checkpoint
 from .follower import Exited, Follower, Outcome, Vanished
+from .lines import DEFAULT_MAX_LINE
 from .recorder import RunRecorder
 from .run_artifacts import RunArtifacts
 
@@ -56,8 +57,10 @@ def _ref(run: RunRow) -> ProcRef:
 
 class Supervisor:
     def __init__(self, *, runs: RunRepository, recorder: RunRecorder, executor: Executor,
-                 poll_interval: float, follow_retries: int = 12) -> None:
+                 poll_interval: float, follow_retries: int = 12,
+                 max_line: int = DEFAULT_MAX_LINE) -> None:
         self.runs = runs
+        self.max_line = max_line  # TRAINYARD_MAX_LINE_BYTES, for the followers' splitters
         self.recorder = recorder
         self.executor = executor
         self.poll = poll_interval
@@ -220,7 +223,8 @@ class Supervisor:
         async def procs() -> Procs:
             return await self.executor.procs(_ref(run))
         return Follower(run, files=self.executor.files(run.container), recorder=self.recorder,
-                        procs=procs, scan=self.artifacts.scan, poll=self.poll)
+                        procs=procs, scan=self.artifacts.scan, poll=self.poll,
+                        max_line=self.max_line)
 
     async def _follow(self, run: RunRow) -> None:
         failures = 0

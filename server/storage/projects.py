@@ -11,7 +11,7 @@ from common.models import ProjectCreate, ProjectSummary
 
 from .db import Database, now_iso
 
-__all__ = ["ProjectFilter", "ProjectRepository"]
+__all__ = ["NameTaken", "ProjectFilter", "ProjectRepository"]
 
 _COLUMNS = (
     "id, name, description, status, objective, task_type, owner, dataset_name, "
@@ -29,6 +29,10 @@ def _row_to_summary(row: sqlite3.Row) -> ProjectSummary:
     data = dict(row)
     data["tags"] = _json_decode(data["tags"])
     return msgspec.convert(data, ProjectSummary)
+
+
+class NameTaken(Exception):
+    """Another project has this name (the unique index said so: two creates raced)."""
 
 
 class ProjectFilter(msgspec.Struct, kw_only=True):
@@ -67,15 +71,20 @@ class ProjectRepository:
 
     async def insert(self, project_id: str, data: ProjectCreate) -> ProjectSummary:
         now = now_iso()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                f"INSERT INTO projects ({_COLUMNS}) VALUES "
-                "(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                (project_id, data.name, data.description, data.objective, data.task_type,
-                 data.owner, data.dataset_name, data.training_yaml_name,
-                 msgspec.json.encode(data.tags).decode(), data.container, data.workdir,
-                 data.output_dir, data.save_signal, now, now, data.gpus),
-            )
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    f"INSERT INTO projects ({_COLUMNS}) VALUES "
+                    "(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    (project_id, data.name, data.description, data.objective, data.task_type,
+                     data.owner, data.dataset_name, data.training_yaml_name,
+                     msgspec.json.encode(data.tags).decode(), data.container, data.workdir,
+                     data.output_dir, data.save_signal, now, now, data.gpus),
+                )
+        except sqlite3.IntegrityError as exc:
+            if "projects.name" in str(exc):
+                raise NameTaken(data.name) from exc
+            raise
         self.changed()
         project = await self.get(project_id)
         assert project is not None
@@ -125,9 +134,14 @@ class ProjectRepository:
         values = {k: (msgspec.json.encode(v).decode() if k == "tags" else v)
                   for k, v in changes.items()}
         sets = ", ".join(f"{column} = ?" for column in values)
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                f"UPDATE projects SET {sets}, updated_at = ? WHERE id = ?",
-                (*values.values(), now_iso(), project_id),
-            )
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    f"UPDATE projects SET {sets}, updated_at = ? WHERE id = ?",
+                    (*values.values(), now_iso(), project_id),
+                )
+        except sqlite3.IntegrityError as exc:
+            if "projects.name" in str(exc):
+                raise NameTaken(str(changes.get("name"))) from exc
+            raise
         self.changed()

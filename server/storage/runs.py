@@ -335,17 +335,30 @@ class RunRepository:
                     in enumerate(events, first + len(rows))]
         return Committed(ts=ts, lines=lines, events=numbered)
 
-    async def stored_after(self, run_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+    async def stored_after(self, run_id: str, after: int, limit: int,
+                           max_bytes: int | None = None) -> list[tuple[Any, ...]]:
         """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,
         data)`` after ``after``, in sequence order. One statement, so one snapshot: two
-        queries could each see a different commit and skip what lies between."""
-        rows = await self.db.fetch_all(
-            "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
-            "WHERE run_id = ?1 AND seq > ?2 "
-            "UNION ALL SELECT seq, type, data, NULL, NULL, NULL FROM run_events "
-            "WHERE run_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3", (run_id, after, limit))
-        return [(run_id, *row[:1], *row[2:]) if row[1] is None else (row[0], row[1], row[2])
-                for row in rows]
+        queries could each see a different commit and skip what lies between. With
+        ``max_bytes``, rows stop once their text passes it (one row at least); they are
+        fetched a few at a time, so no more than that is read into memory."""
+        found: list[tuple[Any, ...]] = []
+        size = 0
+        async with self.db.reader() as conn, conn.execute(
+                "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
+                "WHERE run_id = ?1 AND seq > ?2 "
+                "UNION ALL SELECT seq, type, data, NULL, NULL, NULL FROM run_events "
+                "WHERE run_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3",
+                (run_id, after, limit)) as cursor:
+            while rows := await cursor.fetchmany(512):
+                for row in rows:
+                    found.append((run_id, *row[:1], *row[2:]) if row[1] is None
+                                 else (row[0], row[1], row[2]))
+                    if max_bytes is not None:
+                        size += len(row[5] if row[1] is None else row[2])
+                        if size >= max_bytes:
+                            return found
+        return found
 
     async def replace_metric_points(self, run_id: str, upto_step: int, keys: Sequence[str],
                                     points: Sequence[tuple[str, int, float]]) -> None:
@@ -387,13 +400,24 @@ class RunRepository:
             "ORDER BY ts DESC LIMIT ?", (run_id, limit))
         return [(row[0], row[1], row[2], row[3]) for row in reversed(rows)]
 
-    async def logs_after(self, run_id: str, after: int, limit: int) -> list[LogEntry]:
-        rows = await self.db.fetch_all(
-            "SELECT seq, ts, stream, level, message FROM log_lines "
-            "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (run_id, after, limit),
-        )
-        return [_log(row) for row in rows]
+    async def logs_page(self, run_id: str, after: int, limit: int,
+                        max_chars: int) -> tuple[list[LogEntry], bool]:
+        """Up to ``limit`` lines after ``after`` holding at most ``max_chars`` characters of
+        message (one line at least), and whether more follow. Rows are fetched a few at a
+        time, so a page of long lines never sits in memory whole."""
+        entries: list[LogEntry] = []
+        size = 0
+        async with self.db.reader() as conn, conn.execute(
+                "SELECT seq, ts, stream, level, message FROM log_lines "
+                "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (run_id, after, limit + 1)) as cursor:
+            while rows := await cursor.fetchmany(256):
+                for row in rows:
+                    size += len(row[4])
+                    if len(entries) == limit or (entries and size > max_chars):
+                        return entries, True
+                    entries.append(_log(row))
+        return entries, False
 
     async def logs_tail(self, run_id: str, count: int) -> list[LogEntry]:
         rows = await self.db.fetch_all(

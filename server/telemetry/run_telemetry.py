@@ -15,12 +15,15 @@ import msgspec
 
 from common.models import ProgressInfo
 
-from .parsers import LineParser, Parsed, _numeric_fields
+from .parsers import LineParser, Parsed, _numeric_fields, count_of
 from .progress import ProgressTracker
 
 __all__ = ["RunTelemetry", "parse_trainer_log_line"]
 
 PROGRESS_EVERY = 0.5  # seconds between progress events of one run
+# What one run's metrics may hold (the run detail carries them all): a trainer printing
+# dicts with ever-new keys must not grow it without bound.
+MAX_METRIC_KEYS, MAX_METRIC_KEY_LENGTH = 200, 100
 _JSONL_METRICS = {"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate",
                   "epoch": "epoch", "grad_norm": "grad_norm", "reward": "reward",
                   "accuracy": "accuracy"}
@@ -31,26 +34,27 @@ def points_from_trainer_state(raw: bytes) -> tuple[list[tuple[str, int, float]],
     ``log_history``, and its ``max_steps``."""
     try:
         state = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return [], None
     if not isinstance(state, dict):
         return [], None
     points = []
     for entry in state.get("log_history") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if not isinstance(step, int) or count_of(step) is None:
             continue
         for key, value in _numeric_fields(entry).items():
             if key not in ("step", "epoch_time"):
-                points.append((key, int(entry["step"]), value))
+                points.append((key, step, value))
     max_steps = state.get("max_steps")
-    return points, max_steps if isinstance(max_steps, int) and max_steps > 0 else None
+    return points, max_steps if isinstance(max_steps, int) and count_of(max_steps) else None
 
 
 def parse_trainer_log_line(line: str) -> Parsed | None:
     """One line of LLaMA-Factory's ``trainer_log.jsonl``."""
     try:
         data = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a trainer's file is untrusted text too
         return None
     if not isinstance(data, dict):
         return None
@@ -59,8 +63,8 @@ def parse_trainer_log_line(line: str) -> Parsed | None:
     for key, value in numbers.items():
         if key.startswith("eval_") and key not in metrics:
             metrics[key] = value
-    step = int(numbers["current_steps"]) if "current_steps" in numbers else None
-    total = int(numbers["total_steps"]) if "total_steps" in numbers else None
+    step = count_of(numbers["current_steps"]) if "current_steps" in numbers else None
+    total = count_of(numbers["total_steps"]) if "total_steps" in numbers else None
     return Parsed(metrics=metrics, step=step, total=total, source="trainer_log.jsonl")
 
 
@@ -107,6 +111,9 @@ class RunTelemetry:
             shown = self.tracker.info.current_step or 0
             total = self.tracker.info.total_steps
             for key, value in parsed.metrics.items():
+                if key not in self.latest and (len(self.latest) >= MAX_METRIC_KEYS
+                                               or len(key) > MAX_METRIC_KEY_LENGTH):
+                    continue
                 self.latest[key] = value
                 step = parsed.step if parsed.step is not None else shown
                 if guessed and step <= self._last_step.get(key, -1):

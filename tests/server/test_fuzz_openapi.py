@@ -1,21 +1,27 @@
 """No request a client can send yields a 500: schemathesis against our own OpenAPI.
 
-The workspace is empty, so no generated launch can find a dataset and start a command.
+Half the generated requests name a real project and a real (finished) run, so they reach
+past "not found" into the handlers. The workspace is emptied once that run is made, so
+no generated launch can find a dataset and start a command.
 """
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from server.app import create_app
 from server.config import Settings
 
-from ..conftest import TOKEN, Server
+from ..conftest import TOKEN, Server, make_workspace
 
 
 def _app_schema() -> dict[str, object]:
@@ -29,16 +35,41 @@ schema = schemathesis.openapi.from_dict(_app_schema()).exclude(
     operation_id=["streamChanges", "streamGpus"])
 
 
+REAL_IDS: dict[str, str] = {}  # path parameter -> a real id, once the fixture made them
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
+    real = {name: REAL_IDS[name] for name in path_parameters or {} if name in REAL_IDS}
+    if not real:
+        return st.just(path_parameters)
+    return st.sampled_from([path_parameters, {**path_parameters, **real}])
+
+
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("fuzz")
-    (root / "empty-workspace").mkdir()
-    srv = Server(data_dir=root / "data", workspace=root / "empty-workspace").start()
-    # A real project, so generated requests also reach past "not found".
-    httpx.post(f"{srv.url}/projects", headers={"Authorization": f"Bearer {TOKEN}"},
+    workspace = make_workspace(root / "workspace")
+    srv = Server(data_dir=root / "data", workspace=workspace).start()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    httpx.post(f"{srv.url}/projects", headers=auth,
                json={"name": "fuzz", "objective": "o", "task_type": "t", "owner": "o",
-                     "dataset_name": "d", "training_yaml_name": "y"}).raise_for_status()
+                     "dataset_name": "tiny_corpus", "training_yaml_name": "tiny.yaml"}
+               ).raise_for_status()
+    run = httpx.post(f"{srv.url}/projects/fuzz/runs", headers=auth,
+                     json={"start_command": "echo fuzz"})
+    run.raise_for_status()
+    run_id = run.json()["id"]
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{srv.url}/projects/fuzz/runs/{run_id}", headers=auth
+                    ).json()["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, "the fuzz run did not finish"
+        time.sleep(0.05)
+    for folder in ("data", "configs"):  # no generated launch can start a command now
+        shutil.rmtree(workspace / folder)
+    REAL_IDS.update(project_reference="fuzz", run_id=run_id)
     yield srv
+    REAL_IDS.clear()
     srv.stop()
 
 

@@ -113,3 +113,12 @@ def test_dict_steps_never_collide_when_the_bar_lags() -> None:
     assert sorted(points) == [("epoch", 5, 0.1), ("epoch", 6, 0.2), ("loss", 5, 2.0),
                               ("loss", 6, 1.9)]
     assert fields["metrics"]["loss"] == 1.9 and fields["progress_info"]["current_step"] == 5
+
+
+def test_a_run_keeps_a_bounded_number_of_metric_keys() -> None:
+    telemetry = RunTelemetry({}, {})
+    telemetry.feed([f"{{'loss': 1.0, 'k{i}': {i}}}" for i in range(1000)])
+    telemetry.feed(["{'" + "long" * 100 + "': 1.0, 'loss': 0.5}"])
+    _, fields, _ = telemetry.take(force=True)
+    assert len(fields["metrics"]) == 200 and fields["metrics"]["loss"] == 0.5
+    assert all(len(key) <= 100 for key in fields["metrics"])
