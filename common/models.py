@@ -61,6 +61,7 @@ EnvKey = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][
 EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
 Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
 GpuCount = Annotated[int, Meta(ge=0, le=1024)]
+NodeCount = Annotated[int, Meta(ge=1, le=4096)]
 Priority = Annotated[int, Meta(ge=-1000, le=1000)]
 # A folder relative to the run's working directory, e.g. ``saves/sweep-lr2e-5``.
 OutputDir = Annotated[str, Meta(min_length=1, max_length=1024)]
@@ -122,6 +123,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     output_dir: Line | None = None
     save_signal: SignalName | None = None
     gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
+    nodes: NodeCount | None = None  # nodes a run asks for by default (slurm executor)
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -144,6 +146,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
     gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
+    nodes: NodeCount | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -178,6 +181,7 @@ class ProjectSummary(Struct, kw_only=True):
     output_dir: str | None = None
     save_signal: str | None = None
     gpus: int | None = None
+    nodes: int | None = None
 
 
 class Artifact(Struct, kw_only=True):
@@ -342,6 +346,10 @@ class RunDetail(RunSummary, kw_only=True):
     kept_artifact_id: str | None = None
     progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
     gpu: RunGpu | None = None
+    nodes: int = 1  # nodes asked for (slurm executor)
+    slurm_job_id: str | None = None  # once Slurm accepted the run
+    node_list: str | None = None  # the nodes Slurm runs it on
+    gpu_note: str | None = None  # why `gpu` says nothing (its node is not this host)
 
 
 class Project(ProjectSummary, kw_only=True):
@@ -358,6 +366,7 @@ class RunCreate(Struct, forbid_unknown_fields=True):
     output_dir: OutputDir | None = None
     gpus: GpuCount | None = None  # None: the project's `gpus`; None there too: no placement
     priority: Priority = 0  # higher starts first; then arrival
+    nodes: NodeCount | None = None  # None: the project's `nodes`, else 1 (slurm executor)
 
     def __post_init__(self) -> None:
         if not self.start_command.strip():

@@ -21,6 +21,7 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .executors.slurm import SlurmExecutor
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
@@ -49,6 +50,10 @@ log = logging.getLogger("trainyard")
 def make_executor(settings: Settings) -> Executor:
     if settings.executor == "local":
         return LocalExecutor(runs_dir=settings.runs_dir, workspace_root=settings.workspace_root)
+    if settings.executor == "slurm":
+        return SlurmExecutor(run_root=settings.slurm_runs, workspace_root=settings.workspace_root,
+                             partition=settings.slurm_partition, account=settings.slurm_account,
+                             extra_args=settings.slurm_args, prefix=settings.slurm_prefix)
     return DockerExecutor(workspace_root=settings.workspace_root,
                           docker_host=settings.docker_host)
 
