@@ -3,18 +3,23 @@ batch jobs that Slurm places and queues; their files are followed like any run's
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from common.client import TrainyardClient
+from common.client import ApiError, TrainyardClient
 from common.models import RunCreate, RunDetail
 
-from ..conftest import project_body
+from ..conftest import REPO, Server, project_body
 from ..helpers import all_logs, wait_for_status, wait_until
-from .slurm_cluster import Cluster, serve_on_cluster, slurm
+from .slurm_cluster import SLURM_CONF, Cluster, controller, serve_on_cluster, slurm
 
 pytestmark = pytest.mark.slurm
 
@@ -186,3 +191,91 @@ async def test_a_bad_node_count_is_400_and_stores_nothing(cluster: Cluster) -> N
                                        json={"start_command": "true", "nodes": 0})
         assert response.status_code == 400 and response.json()["code"] == "validation_failed"
         assert await api.list_runs("bad") == []
+
+
+async def test_kill_9_of_the_server_mid_run_follows_every_run_again(cluster: Cluster) -> None:
+    srv = cluster.server
+    async with srv.client() as api:
+        await api.create_project(project_body("crash"))
+        long = await api.start_run("crash", RunCreate(
+            "for i in $(seq 1 40); do echo tick $i; sleep 0.2; done", output_dir="o/long"))
+        short = await api.start_run("crash", RunCreate("echo short; sleep 2; exit 3",
+                                                       output_dir="o/short"))
+        for run in (long, short):
+            await wait_for_status(api, "crash", run.id, {"running"})
+        await wait_until(lambda: _said(api, "crash", long.id, "tick 3"), what="ticks")
+    srv.stop(signal.SIGKILL)
+    await asyncio.sleep(3)  # the short job ends while no server watches
+    srv.start()
+    async with srv.client() as api:
+        done = await wait_for_status(api, "crash", long.id, ENDED, timeout=60)
+        assert done.status == "completed", done.status_message
+        ticks = [e.message for e in await all_logs(api, "crash", long.id)
+                 if e.stream == "stdout"]
+        assert ticks == [f"tick {i}" for i in range(1, 41)]  # none lost, none twice
+        ended = await wait_for_status(api, "crash", short.id, ENDED)
+        assert ended.status == "failed" and ended.exit_code == 3
+        assert await _said(api, "crash", long.id, "server restarted")
+
+
+async def test_slurmctld_away_mid_run_fails_nothing(cluster: Cluster) -> None:
+    async with cluster.server.client() as api:
+        await api.create_project(project_body("outage"))
+        run = await api.start_run("outage", RunCreate(
+            "for i in $(seq 1 30); do echo tick $i; sleep 0.2; done"))
+        await wait_for_status(api, "outage", run.id, {"running"})
+        controller("down")
+        try:
+            # Following goes on from the files; a launch is refused, storing nothing.
+            await wait_until(lambda: _said(api, "outage", run.id, "tick 20"), what="ticks")
+            with pytest.raises(ApiError) as refused:
+                await api.start_run("outage", RunCreate("echo later"))
+            assert refused.value.status_code == 503
+            assert refused.value.code == "executor_unavailable"
+            assert "DOWN" in refused.value.body.message  # Slurm's own words
+            assert len(await api.list_runs("outage")) == 1
+            await asyncio.sleep(3)  # the command has ended; Slurm cannot say so yet
+            assert (await api.get_run("outage", run.id)).status in ("running", "completed")
+        finally:
+            controller("up")
+        done = await wait_for_status(api, "outage", run.id, ENDED, timeout=60)
+        assert done.status == "completed", done.status_message
+        later = await api.start_run("outage", RunCreate("echo later"))
+        assert (await wait_for_status(api, "outage", later.id, ENDED)).status == "completed"
+
+
+def _serve_once(tmp_path: Path, workspace: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    server = Server(data_dir=tmp_path / "bad", workspace=workspace, env_extra={
+        "TRAINYARD_EXECUTOR": "slurm", "SLURM_CONF": SLURM_CONF, **env})
+    return subprocess.run([sys.executable, "-m", "server", "serve"], env=server.env,
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+
+
+@pytest.mark.usefixtures("cluster")
+def test_bad_slurm_settings_stop_the_server_with_one_line(tmp_path: Path,
+                                                          workspace: Path) -> None:
+    away = tmp_path / "away"
+    away.mkdir()
+    conf = Path(SLURM_CONF).read_text().replace("SlurmctldPort=16817", "SlurmctldPort=16999")
+    (away / "slurm.conf").write_text(conf)
+    shutil.copy(Path(SLURM_CONF).parent / "gres.conf", away / "gres.conf")
+    unreachable = _serve_once(tmp_path, workspace, SLURM_CONF=str(away / "slurm.conf"))
+    assert unreachable.returncode == 2
+    line = unreachable.stderr.strip().splitlines()
+    assert len(line) == 1 and line[0].startswith(
+        "trainyard: configuration error: TRAINYARD_EXECUTOR=slurm: the Slurm controller does "
+        "not answer"), line
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    unwritable = _serve_once(tmp_path, workspace, TRAINYARD_SLURM_RUN_DIR=str(blocked / "runs"))
+    assert unwritable.returncode == 2
+    line = unwritable.stderr.strip().splitlines()
+    assert len(line) == 1 and "TRAINYARD_SLURM_RUN_DIR=" in line[0], line
+    assert "not writable" in line[0]
+
+    partition = _serve_once(tmp_path, workspace, TRAINYARD_SLURM_PARTITION="nosuch")
+    assert partition.returncode == 2
+    assert "TRAINYARD_SLURM_PARTITION='nosuch' is not a partition" in partition.stderr
+    args = _serve_once(tmp_path, workspace, TRAINYARD_SLURM_ARGS="--comment='open")
+    assert args.returncode == 2 and "TRAINYARD_SLURM_ARGS=" in args.stderr
