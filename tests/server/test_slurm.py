@@ -4,6 +4,7 @@ batch jobs that Slurm places and queues; their files are followed like any run's
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from common.client import ApiError, TrainyardClient
 from common.models import RunCreate, RunDetail
+from server.executors.slurm import node_command
 
 from ..conftest import REPO, Server, project_body
 from ..helpers import all_logs, wait_for_status, wait_until
@@ -79,11 +81,27 @@ async def test_a_training_run_on_slurm_with_live_logs_and_metrics(cluster: Clust
 async def test_a_command_that_exits_1_fails_with_its_exit_code(cluster: Cluster) -> None:
     async with cluster.server.client() as api:
         await api.create_project(project_body("exit1"))
-        run = await api.start_run("exit1", RunCreate("echo about to fail; exit 1"))
+        run = await api.start_run("exit1", RunCreate("echo about to fail; exit 1",
+                                                     priority=-7))
         done = await wait_for_status(api, "exit1", run.id, ENDED)
         assert done.status == "failed" and done.exit_code == 1
         assert done.status_message == "run failed: exit code 1"
         assert await _said(api, "exit1", run.id, "about to fail")
+        # A lower priority is Slurm's nice value (it orders the job behind others).
+        shown = slurm("scontrol", "show", "job", "-o", run.slurm_job_id or "").stdout
+        assert " Nice=7 " in shown
+
+
+async def test_each_node_gets_what_torchrun_reads(cluster: Cluster) -> None:
+    """The per-node script of a multi-node run, in a real job step (one node here)."""
+    command = node_command('echo "$MASTER_ADDR $MASTER_PORT $NNODES $NODE_RANK '
+                           '$NPROC_PER_NODE $FORCE_TORCHRUN"', nodes=2, gpus=4, prefix=())
+    argv = shlex.split(command)
+    assert argv[:4] == ["srun", "--kill-on-bad-exit=1", "--nodes=2", "--ntasks-per-node=1"]
+    argv[2] = "--nodes=1"  # the one node this cluster has
+    out = slurm(*argv).stdout.split()
+    host = slurm("sinfo", "-h", "-o", "%n").stdout.strip()
+    assert out == [host, "29500", "1", "0", "4", "1"]
 
 
 async def test_cancel_keeps_the_runs_own_newest_checkpoint_then_resume(
