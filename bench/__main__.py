@@ -33,6 +33,7 @@ from . import (
     idle,
     ingest,
     interrupt,
+    slurm,
     sse_fanout,
     tui_responsiveness,
 )
@@ -87,6 +88,8 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                 rows.append(found_gpu)
         found = await _attempt("GPU queue with 1,000 waiting runs", rows,
                                gpu_queue.measure(ws, token))
+        rows += found or []
+        found = await _attempt("Slurm: submission and cancel", rows, slurm.measure(ws, token))
         rows += found or []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,

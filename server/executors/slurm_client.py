@@ -23,7 +23,7 @@ from .base import ExecutorError, ExecutorUnreachable
 __all__ = ["SlurmClient", "SlurmJob", "SlurmUnreachable"]
 
 TIMEOUT = 20.0  # seconds a client command may take (Slurm retries a lost controller itself)
-FRESH = 0.5  # seconds one squeue answer serves every caller
+FRESH = 0.25  # seconds one squeue answer serves every caller
 
 
 class SlurmUnreachable(ExecutorUnreachable):
