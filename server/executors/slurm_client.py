@@ -177,9 +177,7 @@ class SlurmClient:
                 f"scontrol show job {job_id}: {err or out.strip()}")
         return parse_show_job(out.strip().splitlines()[0]) if out.strip() else None
 
-    async def cancel(self, job_id: str, signal: str | None = None) -> None:
-        """``scancel`` the job, or with ``signal`` send it to every process of the job,
-        its batch script included (``--full``)."""
-        argv = ["scancel", *([f"--signal={signal}", "--full"] if signal else []), job_id]
-        await self.checked(argv)
+    async def cancel(self, job_id: str) -> None:
+        """``scancel`` the job: Slurm signals and then kills whatever of it is left."""
+        await self.checked(["scancel", job_id])
         self._read_at = -1e9

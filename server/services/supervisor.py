@@ -375,6 +375,10 @@ class Supervisor:
                 return None
             if state.phase == "ended":
                 return state.verdict
+            if state.phase == "waiting":  # requeued after it ran: this run has ended
+                return ("failed", f"failed: Slurm requeued job {run.slurm_job_id} after it "
+                                  f"started ({state.reason}); resume the run from its newest "
+                                  "checkpoint")
             await asyncio.sleep(0.2)
         return None
 

@@ -60,6 +60,7 @@ async def test_a_training_run_on_slurm_with_live_logs_and_metrics(cluster: Clust
         assert run.gpus == 1 and run.nodes == 1
         running = await wait_for_status(api, "train", run.id, {"running"} | ENDED)
         assert running.node_list  # where Slurm put it
+        assert running.gpu_note is None  # this host: its GPU figures are sampled here
         # Live: a metric and progress while it runs, from the files on the shared disk.
         async def live() -> RunDetail | None:
             detail = await api.get_run("train", run.id)
@@ -219,6 +220,8 @@ async def test_kill_9_of_the_server_mid_run_follows_every_run_again(cluster: Clu
             "for i in $(seq 1 40); do echo tick $i; sleep 0.2; done", output_dir="o/long"))
         short = await api.start_run("crash", RunCreate("echo short; sleep 2; exit 3",
                                                        output_dir="o/short"))
+        wide = await api.start_run("crash", RunCreate("echo never", nodes=2,
+                                                      output_dir="o/wide"))
         for run in (long, short):
             await wait_for_status(api, "crash", run.id, {"running"})
         await wait_until(lambda: _said(api, "crash", long.id, "tick 3"), what="ticks")
@@ -234,6 +237,12 @@ async def test_kill_9_of_the_server_mid_run_follows_every_run_again(cluster: Clu
         ended = await wait_for_status(api, "crash", short.id, ENDED)
         assert ended.status == "failed" and ended.exit_code == 3
         assert await _said(api, "crash", long.id, "server restarted")
+        # The job Slurm still holds is still pending, still followed, still cancellable.
+        async def reason() -> RunDetail | None:
+            held = await api.get_run("crash", wide.id)
+            return held if "2 nodes" in (held.pending_reason or "") else None
+        assert (await wait_until(reason, what="the held job's reason")).status == "pending"
+        assert (await api.cancel("crash", wide.id, grace_seconds=1)).status == "canceled"
 
 
 async def test_slurmctld_away_mid_run_fails_nothing(cluster: Cluster) -> None:
