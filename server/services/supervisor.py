@@ -21,14 +21,7 @@ from typing import Any
 from common.models import LIVE_STATUSES, RunStatus
 
 from ..errors import Conflict, ExecutorUnavailable, LaunchFailed
-from ..executors.base import (
-    Executor,
-    ExecutorError,
-    Launch,
-    Prepared,
-    ProcRef,
-    Procs,
-)
+from ..executors.base import Executor, ExecutorError, Launch, Prepared, ProcRef, Procs
 from ..storage.db import now_iso
 from ..storage.runs import Guard, RunRepository, RunRow, StopKind
 from .artifacts import newest_checkpoint
@@ -392,7 +385,8 @@ class Supervisor:
         kept = newest_checkpoint(artifacts) if status in ("canceled", "paused") else None
         if status in ("canceled", "paused") and _queued(fresh):
             message = f"{status} while waiting for GPUs; nothing had started"
-        elif status in ("canceled", "paused") and _submitted(fresh) and not kept:
+        elif status in ("canceled", "paused") and _submitted(fresh) and not kept \
+                and message == status:  # our own stop of a job Slurm held
             message = f"{status} while Slurm held job {fresh.slurm_job_id}; nothing had started"
         elif status in ("canceled", "paused"):
             message = (f"{message}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"

@@ -201,6 +201,13 @@ async def test_a_job_cancelled_with_scancel_behind_our_back(cluster: Cluster) ->
         assert done.status == "canceled"
         assert "canceled outside Trainyard" in (done.status_message or "")
         assert f"Slurm job {run.slurm_job_id}" in (done.status_message or "")
+        # The same for a job Slurm still held.
+        held = await api.start_run("behind", RunCreate("echo never", nodes=2,
+                                                       output_dir="o/held"))
+        slurm("scancel", held.slurm_job_id or "")
+        done = await wait_for_status(api, "behind", held.id, ENDED, timeout=60)
+        assert done.status == "canceled" and done.started_at is None
+        assert "canceled outside Trainyard" in (done.status_message or "")
 
 
 async def test_a_bad_node_count_is_400_and_stores_nothing(cluster: Cluster) -> None:
