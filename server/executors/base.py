@@ -220,5 +220,9 @@ class Executor(abc.ABC):
         """Cancel a submitted job, whether or not it has started."""
         raise ExecutorError(f"the {self.kind} executor does not submit jobs")
 
+    async def reprioritize(self, ref: ProcRef, priority: int) -> None:
+        """Change a waiting job's place as the scheduler orders it."""
+        raise ExecutorError(f"the {self.kind} executor does not submit jobs")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

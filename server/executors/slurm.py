@@ -88,7 +88,7 @@ class SlurmExecutor(Executor):
         if launch.gpus:
             options.append(f"--gres=gpu:{launch.gpus}")
         if launch.priority:
-            options.append(f"--nice={-launch.priority}")
+            options.append(f"--nice={-launch.priority}")  # see reprioritize
         if self.partition:
             options.append(f"--partition={self.partition}")
         if self.account:
@@ -133,6 +133,11 @@ class SlurmExecutor(Executor):
         if signum == signal.SIGKILL:
             await self.client.cancel(ref.job_id)  # and Slurm ends whatever is left
         return Procs("alive", others)
+
+    async def reprioritize(self, ref: ProcRef, priority: int) -> None:
+        if ref.job_id:
+            await self.client.checked(["scontrol", "update", f"jobid={ref.job_id}",
+                                       f"nice={-priority}"])
 
     async def withdraw(self, ref: ProcRef) -> None:
         if ref.job_id:

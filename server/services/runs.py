@@ -27,7 +27,14 @@ from common.models import (
 
 from ..config import Settings
 from ..errors import Conflict, ExecutorUnavailable, InvalidRequest, LaunchFailed, NotFound
-from ..executors.base import Executor, ExecutorError, ExecutorUnreachable, Launch, Prepared
+from ..executors.base import (
+    Executor,
+    ExecutorError,
+    ExecutorUnreachable,
+    Launch,
+    Prepared,
+    ProcRef,
+)
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.runs import Busy, RunRepository, RunRow, StopKind
@@ -242,6 +249,18 @@ class RunService:
     async def update(self, project_ref: str, run_id: str, data: RunUpdate) -> RunDetail:
         run = await self.require_run(project_ref, run_id)
         if data.priority is not msgspec.UNSET:
+            if self.executor.schedules and run.slurm_job_id and run.status == "pending":
+                try:  # Slurm orders its queue: tell it first
+                    await self.executor.reprioritize(
+                        ProcRef(run.id, None, 0, None, run.slurm_job_id), data.priority)
+                except ExecutorUnreachable as exc:
+                    raise ExecutorUnavailable(f"cannot change the priority of Slurm job "
+                                              f"{run.slurm_job_id} now: {exc}",
+                                              details={"run_id": run.id}) from exc
+                except ExecutorError as exc:  # e.g. a negative nice, for operators only
+                    raise Conflict(f"Slurm refused the priority of job {run.slurm_job_id}: "
+                                   f"{exc}", code="slurm_refused",
+                                   details={"run_id": run.id}) from exc
             if not await self.runs.set_priority(run.id, data.priority):
                 raise Conflict(f"run {run.id} is {run.status} and no longer waits for GPUs: "
                                "its priority cannot change", code="run_not_queued",

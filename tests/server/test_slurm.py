@@ -180,6 +180,10 @@ async def test_a_two_node_request_waits_with_slurms_reason_and_cancels(
         detail = await wait_until(held, what="Slurm's reason")
         assert detail.status == "pending"
         assert "2 nodes" in (detail.pending_reason or "")
+        # Its priority, changed while it waits, is Slurm's nice value.
+        changed = await api.http.patch(f"/projects/wide/runs/{run.id}", json={"priority": -3})
+        assert changed.status_code == 200 and changed.json()["priority"] == -3
+        assert " Nice=3 " in slurm("scontrol", "show", "job", "-o", run.slurm_job_id or "").stdout
         assert "Partition" in (detail.pending_reason or "")  # PartitionNodeLimit/Config
         canceled = await api.cancel("wide", run.id, grace_seconds=1)
         assert canceled.status == "canceled" and canceled.started_at is None
