@@ -3,10 +3,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ENGINE := scripts/docker-engine.sh
+CLUSTER := scripts/slurm-cluster.sh
 # The private Docker engine the tests and `make demo` use (see scripts/docker-engine.sh).
 TEST_DOCKER_HOST := unix:///run/trainyard-docker/docker.sock
+# The private one-node Slurm cluster the slurm tests use (see scripts/slurm-cluster.sh).
+TEST_SLURM_CONF := /var/lib/trainyard-slurm/slurm.conf
 
-.PHONY: install run test test-fast lint bench bench-deps demo engine engine-down clean
+.PHONY: install run test test-fast lint bench bench-deps demo engine engine-down cluster cluster-down clean
 
 install: $(VENV)/.installed
 
@@ -25,11 +28,17 @@ engine:  ## install (if needed) and start the private Docker engine, build the t
 engine-down:
 	$(ENGINE) down
 
-test: install engine  ## the whole suite, Docker-executor tests included
-	DOCKER_HOST=$(TEST_DOCKER_HOST) $(PY) -m pytest $(PYTEST_ARGS)
+cluster:  ## install (if needed) and start the private one-node Slurm cluster
+	$(CLUSTER) up
+
+cluster-down:
+	$(CLUSTER) down
+
+test: install engine cluster  ## the whole suite, Docker- and Slurm-executor tests included
+	DOCKER_HOST=$(TEST_DOCKER_HOST) SLURM_CONF=$(TEST_SLURM_CONF) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install  ## the suite without the Docker engine (its tests are skipped, saying why)
-	$(PY) -m pytest -m "not docker" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not docker and not slurm" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check server common tui cli tests bench demo trainyard_cli.py

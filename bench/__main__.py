@@ -39,6 +39,7 @@ from . import (
     metrics_scrape,
     shutdown,
     slow_clients,
+    slurm,
     sse_fanout,
     tui_responsiveness,
 )
@@ -98,6 +99,8 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                                  metrics_scrape.measure(ws, token))
         if scraped is not None:
             rows.append(scraped)
+        found = await _attempt("Slurm: submission and cancel", rows, slurm.measure(ws, token))
+        rows += found or []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
                                 sse_fanout.measure(ws, server, client, project, token))

@@ -101,6 +101,8 @@ Command = Annotated[str, Meta(
     description="Run in the container with bash -c: up to 8,192 characters, not blank, "
                 "no NUL")]
 GpuCount = Annotated[int, Meta(ge=0, le=1024, description="How many GPUs the run needs")]
+NodeCount = Annotated[int, Meta(ge=1, le=4096,
+                                description="How many nodes the run needs (slurm executor)")]
 Priority = Annotated[int, Meta(ge=-1000, le=1000,
                                description="Higher starts first among runs waiting for GPUs")]
 OutputDir = Annotated[str, Meta(
@@ -135,6 +137,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     output_dir: Line | None = None
     save_signal: SignalName | None = None
     gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
+    nodes: NodeCount | None = None  # nodes a run asks for by default (slurm executor)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -158,6 +161,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
     gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
+    nodes: NodeCount | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _check(self)
@@ -191,6 +195,7 @@ class ProjectSummary(Struct, kw_only=True):
     output_dir: str | None = None
     save_signal: str | None = None
     gpus: int | None = None
+    nodes: int | None = None
 
 
 class Artifact(Struct, kw_only=True):
@@ -359,6 +364,10 @@ class RunDetail(RunSummary, kw_only=True):
     gpu: RunGpu | None = None
     notes: str = ""  # free text people keep on the run (PATCH)
     tags: list[str] = msgspec.field(default_factory=list)
+    nodes: int = 1  # nodes asked for (slurm executor)
+    slurm_job_id: str | None = None  # once Slurm accepted the run
+    node_list: str | None = None  # the nodes Slurm runs it on
+    gpu_note: str | None = None  # why `gpu` says nothing (its node is not this host)
 
 
 class Project(ProjectSummary, kw_only=True):
@@ -375,6 +384,7 @@ class RunCreate(Struct, forbid_unknown_fields=True):
     output_dir: OutputDir | None = None
     gpus: GpuCount | None = None  # None: the project's `gpus`; None there too: no placement
     priority: Priority = 0  # higher starts first; then arrival
+    nodes: NodeCount | None = None  # None: the project's `nodes`, else 1 (slurm executor)
 
     def __post_init__(self) -> None:
         _check(self)

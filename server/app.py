@@ -22,6 +22,7 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .executors.slurm import SlurmExecutor
 from .routes.body_checks import check_json_body
 from .routes.compare import CompareController
 from .routes.docs_pages import PinnedRedoc, PinnedSwagger
@@ -59,6 +60,10 @@ log = logging.getLogger("trainyard")
 def make_executor(settings: Settings) -> Executor:
     if settings.executor == "local":
         return LocalExecutor(runs_dir=settings.runs_dir, workspace_root=settings.workspace_root)
+    if settings.executor == "slurm":
+        return SlurmExecutor(run_root=settings.slurm_runs, workspace_root=settings.workspace_root,
+                             partition=settings.slurm_partition, account=settings.slurm_account,
+                             extra_args=settings.slurm_args, prefix=settings.slurm_prefix)
     return DockerExecutor(workspace_root=settings.workspace_root,
                           docker_host=settings.docker_host)
 

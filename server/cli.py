@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command == "serve":
+            from .preflight import preflight
+
+            preflight(settings)
     except ConfigError as exc:
         print(f"trainyard: configuration error: {exc}", file=sys.stderr)
         return 2

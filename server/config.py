@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ class Settings:
     data_dir: Path = Path("./var")
     token: str | None = None
     workspace_root: Path = Path("/data1/qwen2.5-14bxxxx")
-    executor: Literal["docker", "local"] = "docker"
+    executor: Literal["docker", "local", "slurm"] = "docker"
     container: str = "qwen2.5-14b-instruct_xpytorch_full_sft"
     workdir: str = "KTIP_Release_2.1.0/train/llm"
     docker_host: str | None = None
@@ -50,6 +51,11 @@ class Settings:
     log_level: str = "info"
     access_log: bool = False
     metrics_public: bool = False  # GET /metrics without the token (for a scraper)
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
+    slurm_args: tuple[str, ...] = ()  # extra sbatch options, split with shlex
+    slurm_run_dir: Path | None = None  # None: <workspace root>/.trainyard/runs
+    slurm_prefix: tuple[str, ...] = ()  # a launcher put before the command on the node
 
     @property
     def db_path(self) -> Path:
@@ -58,6 +64,11 @@ class Settings:
     @property
     def runs_dir(self) -> Path:
         return self.data_dir / "runs"
+
+    @property
+    def slurm_runs(self) -> Path:
+        """Where Slurm runs' wrappers write (on the filesystem the nodes share)."""
+        return self.slurm_run_dir or self.workspace_root / ".trainyard" / "runs"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,9 +81,9 @@ class Settings:
             data_dir=Path(get("TRAINYARD_DATA_DIR") or d.data_dir),
             token=_token(get("TRAINYARD_TOKEN")),
             workspace_root=_abs_path("TRAINYARD_WORKSPACE_ROOT", get("TRAINYARD_WORKSPACE_ROOT"),
-                                     d.workspace_root),
+                                     d.workspace_root) or d.workspace_root,
             executor=_choice("TRAINYARD_EXECUTOR", get("TRAINYARD_EXECUTOR"), d.executor,
-                             ("docker", "local")),  # type: ignore[arg-type]
+                             ("docker", "local", "slurm")),  # type: ignore[arg-type]
             container=_nonblank("TRAINYARD_CONTAINER", get("TRAINYARD_CONTAINER"), d.container),
             workdir=get("TRAINYARD_WORKDIR", d.workdir).strip() or ".",
             docker_host=get("DOCKER_HOST") or None,
@@ -105,6 +116,12 @@ class Settings:
                                ("0", "1", "true", "false")) in ("1", "true"),
             metrics_public=_choice("TRAINYARD_METRICS_PUBLIC", get("TRAINYARD_METRICS_PUBLIC"),
                                    "0", ("0", "1", "true", "false")) in ("1", "true"),
+            slurm_partition=_word("TRAINYARD_SLURM_PARTITION", get("TRAINYARD_SLURM_PARTITION")),
+            slurm_account=_word("TRAINYARD_SLURM_ACCOUNT", get("TRAINYARD_SLURM_ACCOUNT")),
+            slurm_args=_shlex("TRAINYARD_SLURM_ARGS", get("TRAINYARD_SLURM_ARGS")),
+            slurm_run_dir=_abs_path("TRAINYARD_SLURM_RUN_DIR", get("TRAINYARD_SLURM_RUN_DIR"),
+                                    None),
+            slurm_prefix=_shlex("TRAINYARD_SLURM_PREFIX", get("TRAINYARD_SLURM_PREFIX")),
         )
 
 
@@ -160,7 +177,22 @@ def _nonblank(name: str, raw: str | None, default: str) -> str:
     return raw.strip()
 
 
-def _abs_path(name: str, raw: str | None, default: Path) -> Path:
+def _word(name: str, raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    if any(c.isspace() or ord(c) < 32 for c in raw.strip()) or raw.strip().startswith("-"):
+        raise ConfigError(f"{name}={raw!r} must be one name, without spaces")
+    return raw.strip()
+
+
+def _shlex(name: str, raw: str | None) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(raw or ""))
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} cannot be split like a shell line: {exc}") from None
+
+
+def _abs_path(name: str, raw: str | None, default: Path | None) -> Path | None:
     if raw is None or raw.strip() == "":
         return default
     path = Path(raw.strip())

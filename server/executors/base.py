@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal
 
-__all__ = ["MARKER", "RUN_PROCS", "WRAPPER", "Entry", "Executor", "ExecutorError", "Files",
-           "Launch", "ProcRef", "Procs", "Started", "WrapperState", "trap_name"]
+__all__ = ["MARKER", "RUN_PROCS", "WRAPPER", "Entry", "Executor", "ExecutorError",
+           "ExecutorUnreachable", "Files", "JobState", "Launch", "ProcRef", "Procs", "Started",
+           "WrapperState", "trap_name"]
 
 WRAPPER = (resources.files("server.executors") / "wrapper.sh").read_text("utf-8")
 RUN_PROCS = (resources.files("server.executors") / "run_procs.sh").read_text("utf-8")
@@ -35,6 +36,11 @@ class ExecutorError(Exception):
     """The executor could not do what was asked; ``str()`` says why, for a person."""
 
 
+class ExecutorUnreachable(ExecutorError):
+    """What the executor fronts (a cluster's controller) does not answer now; nothing was
+    done, and nothing about the run may be concluded from it."""
+
+
 START_POLLS = 500  # x 10 ms: how long a wrapper may take to start the command
 
 
@@ -46,6 +52,9 @@ class Launch:
     container: str | None
     workdir: str  # as configured: relative to the container's (or workspace's) root
     save_signal: str | None = None  # ignored by the command's processes unless they handle it
+    gpus: int | None = None  # for executors that place runs themselves (Slurm)
+    nodes: int = 1
+    priority: int = 0
 
     @property
     def run_env(self) -> dict[str, str]:
@@ -77,6 +86,7 @@ class ProcRef:
     container: str | None
     wrapper_pid: int
     identity: str | None
+    job_id: str | None = None  # the scheduler's job (Slurm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,22 @@ def parse_procs(out: bytes) -> Procs:
     if state not in ("alive", "gone", "replaced") or not count.isdigit():
         raise ExecutorError(f"cannot read the run's processes: {out[:200]!r}")
     return Procs(state, int(count))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """A submitted job as its scheduler tells it (executors with ``schedules``)."""
+
+    phase: Literal["waiting", "started", "ended"]
+    state: str  # the scheduler's own word: PENDING, RUNNING, TIMEOUT, ...
+    reason: str | None = None  # why it waits, in plain words with the raw code
+    position: int | None = None  # 1-based, among the waiting jobs it queues with
+    nodes: str | None = None  # where it runs
+    node_count: int = 1
+    here: bool = False  # on this host: its processes' pids are this host's
+    # How the job's end reads for the run (status, message), when it says more than the
+    # command's exit code does (a time limit, a node failure, a cancel outside Trainyard).
+    verdict: tuple[Literal["failed", "canceled"], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +165,9 @@ class Files(abc.ABC):
 @dataclass
 class Executor(abc.ABC):
     kind: str = field(init=False, default="")
+    # A scheduler places and queues runs itself (Slurm): a launch submits a job and the
+    # run stays pending until :meth:`job` says it started; no GPU queue of ours.
+    schedules: bool = field(init=False, default=False)
 
     @abc.abstractmethod
     async def prepare(self, launch: Launch) -> Prepared:
@@ -178,6 +207,22 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def files(self, container: str | None) -> Files:
         """File access for runs in ``container`` (ignored by the local executor)."""
+
+    async def submit(self, launch: Launch, prepared: Prepared) -> str:
+        """Hand the run to the scheduler; its job id (executors with ``schedules``)."""
+        raise ExecutorError(f"the {self.kind} executor does not submit jobs")
+
+    async def job(self, ref: ProcRef) -> JobState:
+        """A submitted job's state; :class:`ExecutorUnreachable` while none can be had."""
+        raise ExecutorError(f"the {self.kind} executor does not submit jobs")
+
+    async def withdraw(self, ref: ProcRef) -> None:
+        """Cancel a submitted job, whether or not it has started."""
+        raise ExecutorError(f"the {self.kind} executor does not submit jobs")
+
+    async def reprioritize(self, ref: ProcRef, priority: int) -> None:
+        """Change a waiting job's place as the scheduler orders it."""
+        raise ExecutorError(f"the {self.kind} executor does not submit jobs")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -99,5 +99,16 @@ else
 fi
 wait "$child"
 code=$?
+# A signal the caller traps (a Slurm job's batch script traps TERM, see slurm_job.sh) cuts
+# `wait` short while the command still runs: wait on. Bash keeps the command's status.
+while [ "$code" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
+    wait "$child"
+    code=$?
+done
+if [ "$code" -gt 128 ]; then  # it may have ended just after the signal: ask once more
+    wait "$child" 2>/dev/null
+    again=$?
+    [ "$again" = 127 ] || code=$again
+fi
 mark "$run_dir"
 finish "$code"

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..executors.base import Files, Procs
+from ..executors.base import ExecutorUnreachable, Files, Procs
 from ..storage.runs import LogRow, RunRow
 from ..telemetry.run_telemetry import RunTelemetry, parse_trainer_log_line
 from .clock import Clock, Segment
@@ -217,7 +217,10 @@ class Follower:
 
     async def _vanished(self) -> Vanished | None:
         """Whether the run has no process left though no exit code was written."""
-        procs = await self.procs()
+        try:
+            procs = await self.procs()
+        except ExecutorUnreachable:
+            return None  # a cluster's controller is away: the files still tell; look later
         if procs.wrapper == "alive" or await self._exit_code() is not None:
             return None
         if procs.others:

@@ -25,8 +25,15 @@ from common.models import (
 )
 
 from ..config import Settings
-from ..errors import Conflict, InvalidRequest, LaunchFailed, NotFound
-from ..executors.base import Executor, ExecutorError, Launch, Prepared
+from ..errors import Conflict, ExecutorUnavailable, InvalidRequest, LaunchFailed, NotFound
+from ..executors.base import (
+    Executor,
+    ExecutorError,
+    ExecutorUnreachable,
+    Launch,
+    Prepared,
+    ProcRef,
+)
 from ..redaction import redact_env
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
@@ -104,7 +111,16 @@ class RunService:
             kept_artifact_id=run.kept_artifact_id,
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
             gpu=await self._gpu(run), notes=noted.notes, tags=noted.tags,
+            nodes=run.nodes, slurm_job_id=run.slurm_job_id, node_list=run.node_list,
+            gpu_note=self._gpu_note(run),
         )
+
+    def _gpu_note(self, run: RunRow) -> str | None:
+        """GPUs are sampled on this host only: a run on another node says so, not zeros."""
+        if run.node_list and run.host_pid is None:
+            return (f"runs on {run.node_list}; GPU figures are sampled on this host only, so "
+                    "they are not available here")
+        return None
 
     async def _gpu(self, run: RunRow) -> RunGpu | None:
         if not run.gpu:
@@ -151,7 +167,12 @@ class RunService:
                                      dataset_dirs=self.settings.dataset_dirs,
                                      yaml_dirs=self.settings.yaml_dirs)
         gpus = data.gpus if data.gpus is not None else project.gpus
-        if gpus is not None:
+        nodes = data.nodes or project.nodes or 1
+        if nodes > 1 and not self.executor.schedules:
+            raise InvalidRequest(f"the run asks for {nodes} nodes; the {self.executor.kind} "
+                                 "executor runs on this host only (use TRAINYARD_EXECUTOR=slurm)",
+                                 code="nodes_need_cluster", details={"asked": nodes})
+        if gpus is not None and not self.executor.schedules:
             have, why = self.queue.count()
             if gpus > have:
                 raise InvalidRequest(
@@ -165,6 +186,9 @@ class RunService:
         try:
             prepared: Prepared | None = await self.executor.prepare(Launch(
                 run_id=run_id, command="", env={}, container=container, workdir=workdir))
+        except ExecutorUnreachable as exc:  # nothing stored: try again when it answers
+            raise ExecutorUnavailable(f"cannot launch now: {exc}",
+                                      details={"executor": self.executor.kind}) from exc
         except ExecutorError as exc:
             prepared, failure = None, exc
         wanted = (data.output_dir or default_output_dir or project.output_dir
@@ -193,7 +217,7 @@ class RunService:
             resume_source_artifact_id=resume_from.id if resume_from else None,
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
-            started_at=None, completed_at=None, gpus=gpus, priority=data.priority,
+            started_at=None, completed_at=None, gpus=gpus, priority=data.priority, nodes=nodes,
         )
         runs_started = await self.runs.insert(run)
         if isinstance(runs_started, Busy):
@@ -214,14 +238,15 @@ class RunService:
         if not output_dir:
             await self.recorder.log(run_id, "the training YAML sets no output_dir: "
                                             "checkpoints will not be tracked", "WARNING")
-        if gpus is not None:
+        if gpus is not None and not self.executor.schedules:
             await self.recorder.log(run_id, f"asks for {gpus} GPU{'s' if gpus != 1 else ''} "
                                             f"(priority {data.priority}): queued")
             self.queue.poke()
             return await self.detail(run)
         await self.supervisor.launch(run, Launch(
             run_id=run_id, command=command, env=env, container=container, workdir=workdir,
-            save_signal=project.save_signal), prepared)
+            save_signal=project.save_signal, gpus=gpus, nodes=nodes, priority=data.priority),
+            prepared)
         fresh = await self.runs.get(run_id)
         assert fresh is not None
         return await self.detail(fresh)
@@ -236,7 +261,19 @@ class RunService:
             created_at=datetime.now(UTC), tags=["launch"], run_id=run.id)])
 
     async def set_priority(self, run: RunRow, priority: int) -> None:
-        """Reorder a run still waiting for GPUs."""
+        """Reorder a run still waiting for GPUs (in Slurm's queue: Slurm first)."""
+        if self.executor.schedules and run.slurm_job_id and run.status == "pending":
+            try:  # Slurm orders its queue: tell it first
+                await self.executor.reprioritize(
+                    ProcRef(run.id, None, 0, None, run.slurm_job_id), priority)
+            except ExecutorUnreachable as exc:
+                raise ExecutorUnavailable(f"cannot change the priority of Slurm job "
+                                          f"{run.slurm_job_id} now: {exc}",
+                                          details={"run_id": run.id}) from exc
+            except ExecutorError as exc:  # e.g. a negative nice, for operators only
+                raise Conflict(f"Slurm refused the priority of job {run.slurm_job_id}: "
+                               f"{exc}", code="slurm_refused",
+                               details={"run_id": run.id}) from exc
         if not await self.runs.set_priority(run.id, priority):
             raise Conflict(f"run {run.id} is {run.status} and no longer waits for GPUs: "
                            "its priority cannot change", code="run_not_queued",
@@ -286,7 +323,8 @@ class RunService:
         data = RunCreate(start_command=start_command or template,
                          env={**base_env, **(env or {})}, output_dir=output_dir,
                          gpus=gpus if gpus is not None else parent.gpus,
-                         priority=priority if priority is not None else parent.priority)
+                         priority=priority if priority is not None else parent.priority,
+                         nodes=parent.nodes)
         # The trainer resumes where the checkpoint is: the parent's output directory.
         return await self.launch(parent.project_id, data, resume_from=source, parent=parent,
                                  default_output_dir=parent.output_dir)

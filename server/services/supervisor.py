@@ -47,12 +47,18 @@ def signal_number(name: str) -> int:
 
 
 def _queued(run: RunRow) -> bool:
-    """Waiting in the GPU queue: nothing of it has started."""
-    return run.status == "pending" and run.gpus is not None and run.gpu_ids is None
+    """Waiting in the GPU queue: nothing of it has started. (Slurm queues its own.)"""
+    return (run.status == "pending" and run.gpus is not None and run.gpu_ids is None
+            and run.executor != "slurm")
+
+
+def _submitted(run: RunRow) -> bool:
+    """Handed to a scheduler, and not seen started yet."""
+    return run.status == "pending" and run.slurm_job_id is not None
 
 
 def _ref(run: RunRow) -> ProcRef:
-    return ProcRef(run.id, run.container, run.wrapper_pid or 0, run.identity)
+    return ProcRef(run.id, run.container, run.wrapper_pid or 0, run.identity, run.slurm_job_id)
 
 
 class Supervisor:
@@ -83,6 +89,11 @@ class Supervisor:
                 if run.stop_request:
                     self._ensure_stop(run.id)
                 continue  # still waiting for GPUs: the queue starts it
+            if _submitted(run):
+                self._spawn(self._await_start(run), f"await-{run.id}")
+                if run.stop_request:
+                    self._ensure_stop(run.id)
+                continue
             if run.status == "pending":
                 self._spawn(self._reconcile(run), f"reconcile-{run.id}")
                 continue
@@ -132,15 +143,27 @@ class Supervisor:
     async def launch(self, run: RunRow, launch: Launch, prepared: Prepared) -> None:
         """Start a stored ``pending`` run (its run_dir stored: the intent) and follow it."""
         self._launching.setdefault(run.id, asyncio.Event())
-        on_where = f"in container {run.container!r}" if run.container else "on this host"
+        on_where = ("on Slurm" if self.executor.schedules else
+                    f"in container {run.container!r}" if run.container else "on this host")
         try:
             try:
-                started = await self.executor.start(launch, prepared)
+                if self.executor.schedules:
+                    job_id = await self.executor.submit(launch, prepared)
+                else:
+                    started = await self.executor.start(launch, prepared)
             except ExecutorError as exc:
                 message = f"could not start the command {on_where}: {exc}"
                 await self.fail_launch(run.id, message)
                 raise LaunchFailed(message, details={"run_id": run.id,
                                                      "container": run.container}) from exc
+            if self.executor.schedules:
+                await self.runs.update(run.id, slurm_job_id=job_id)
+                await self.recorder.log(run.id, f"submitted to Slurm as job {job_id}, workdir "
+                                                f"{prepared.workdir}: {run.start_command}")
+                fresh = await self.runs.get(run.id)
+                if fresh is not None:
+                    self._spawn(self._await_start(fresh), f"await-{run.id}")
+                return
             await self._running(run, started.pgid, started.wrapper_pid, started.identity,
                                 started.host_pid, f"started {on_where}, workdir "
                                 f"{prepared.workdir}: {run.start_command}")
@@ -153,11 +176,11 @@ class Supervisor:
             self.on_ended()
 
     async def _running(self, run: RunRow, pgid: int, wrapper_pid: int, identity: str,
-                       host_pid: int | None, message: str) -> None:
+                       host_pid: int | None, message: str, **fields: Any) -> None:
         won = await self.recorder.transition(
             run.id, "running", f"{message} (process group {pgid})", guard="pending",
             pgid=pgid, wrapper_pid=wrapper_pid, identity=identity or None, host_pid=host_pid,
-            started_at=now_iso())
+            started_at=now_iso(), **fields)
         fresh = await self.runs.get(run.id)
         if won and fresh is not None:
             self.follow(fresh)
@@ -202,6 +225,67 @@ class Supervisor:
         await self._running(run, started.pgid, started.wrapper_pid, started.identity,
                             started.host_pid, "the server restarted mid-launch; the command "
                                               "had started")
+
+    async def _await_start(self, run: RunRow) -> None:
+        """A submitted job: ``pending`` with the scheduler's reason and place while it
+        waits, ``running`` (and followed) once its wrapper started the command; or ended,
+        if the job ended before that. The run's files are looked at first: they tell that
+        the command started even while the controller does not answer."""
+        self.recorder.project_of[run.id] = run.project_id
+        files = self.executor.files(run.container)
+        said = (run.pending_reason, run.queue_position)
+        away = False
+        delay = 0.1
+        while (fresh := await self.runs.get(run.id)) is not None and _submitted(fresh):
+            started = await files.started(run.run_dir)
+            try:
+                state = await self.executor.job(_ref(fresh))
+            except ExecutorError as exc:
+                state = None
+                if not away:
+                    await self.recorder.log(run.id, f"Slurm does not answer ({exc}); the run "
+                                                    "stays pending until it does", "WARNING")
+                away = True
+            else:
+                if away:
+                    await self.recorder.log(run.id, "Slurm answers again")
+                away = False
+            if started is None and state is not None and state.phase == "ended":
+                started = await files.started(run.run_dir)  # it may have been quick
+                if started is None:
+                    if not fresh.stop_request:  # else the stop ends it
+                        await self._ended_unstarted(fresh, state.state, state.verdict)
+                    return
+            for _ in range(10):  # Slurm's answer may be older than the files: ask again
+                if started is None or state is None or state.nodes:
+                    break
+                await asyncio.sleep(0.1)
+                with contextlib.suppress(ExecutorError):
+                    state = await self.executor.job(_ref(fresh))
+            if started is not None:
+                nodes = state.nodes if state is not None else None
+                await self._running(
+                    fresh, started.pgid, started.wrapper_pid, started.identity,
+                    started.wrapper_pid if state is not None and state.here else None,
+                    f"Slurm job {fresh.slurm_job_id} started on {nodes or 'its node'}",
+                    node_list=nodes, pending_reason=None, queue_position=None)
+                return
+            if state is not None and state.phase == "waiting" and \
+                    (state.reason, state.position) != said:
+                await self.runs.set_waiting([(run.id, state.position or 0, state.reason or "")])
+                if state.reason != said[0]:
+                    await self.recorder.log(run.id, f"Slurm job {fresh.slurm_job_id} waits: "
+                                                    f"{state.reason}")
+                said = (state.reason, state.position)
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 1.5)
+
+    async def _ended_unstarted(self, run: RunRow, state: str,
+                               verdict: tuple[RunStatus, str] | None) -> None:
+        status, message = verdict or (
+            "failed", f"failed: Slurm job {run.slurm_job_id} ended ({state}) before the "
+                      f"command started; see {run.run_dir}/slurm.out")
+        await self.end(run.id, status, None, message, guard="live_unstopped")
 
     # -- following --------------------------------------------------------------------
     def follow(self, run: RunRow) -> None:
@@ -262,6 +346,10 @@ class Supervisor:
             code: int | None = outcome.code
         else:
             status, message, code = "failed", f"failed: {outcome.reason}", None
+        if self.executor.schedules and (verdict := await self._verdict(run)) is not None:
+            status, message = verdict  # a time limit, a node failure, a cancel outside
+            if code is not None:
+                message += f" (exit code {code})"
         await follower.finish(completed=status == "completed")
         if await self.end(run.id, status, code, message, guard="live_unstopped"):
             self._outcomes.pop(run.id, None)
@@ -271,6 +359,25 @@ class Supervisor:
             self._ensure_stop(run.id)  # asked for while it ended: the stop ends it
         else:
             self._outcomes.pop(run.id, None)
+
+    async def _verdict(self, run: RunRow) -> tuple[RunStatus, str] | None:
+        """What the scheduler says of the job's end, once the job has ended (its batch
+        script leaves just after writing the exit code); None if it says nothing more or
+        cannot say it now."""
+        for _ in range(50):
+            try:
+                state = await self.executor.job(_ref(run))
+            except ExecutorError as exc:
+                log.warning("asking how run %s's job ended: %s", run.id, exc)
+                return None
+            if state.phase == "ended":
+                return state.verdict
+            if state.phase == "waiting":  # requeued after it ran: this run has ended
+                return ("failed", f"failed: Slurm requeued job {run.slurm_job_id} after it "
+                                  f"started ({state.reason}); resume the run from its newest "
+                                  "checkpoint")
+            await asyncio.sleep(0.2)
+        return None
 
     async def end(self, run_id: str, status: RunStatus, exit_code: int | None, message: str,
                   *, guard: Guard) -> bool:
@@ -282,9 +389,12 @@ class Supervisor:
         kept = newest_checkpoint(artifacts) if status in ("canceled", "paused") else None
         if status in ("canceled", "paused") and _queued(fresh):
             message = f"{status} while waiting for GPUs; nothing had started"
+        elif status in ("canceled", "paused") and _submitted(fresh) and not kept \
+                and message == status:  # our own stop of a job Slurm held
+            message = f"{status} while Slurm held job {fresh.slurm_job_id}; nothing had started"
         elif status in ("canceled", "paused"):
-            message = (f"{status}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"
-                       if kept else f"{status}; no complete checkpoint existed, so none was "
+            message = (f"{message}; kept checkpoint {kept.name} ({kept.id}) at {kept.path}"
+                       if kept else f"{message}; no complete checkpoint existed, so none was "
                                     "kept")
         won = await self.recorder.transition(
             run_id, status, f"run {message}", guard=guard,
@@ -303,7 +413,7 @@ class Supervisor:
         if run.status not in LIVE_STATUSES:
             raise Conflict(f"run {run.id} is already {run.status}", code="run_finished",
                            details={"status": run.status})
-        if run.status == "running":
+        if run.status == "running" or _submitted(run):
             try:  # a stop that cannot reach the run changes nothing
                 await self.executor.procs(_ref(run))
             except ExecutorError as exc:
@@ -352,6 +462,12 @@ class Supervisor:
         kind: StopKind = run.stop_request
         if _queued(run):  # nothing started: nothing to signal
             await self.end(run_id, kind, None, kind, guard="pending")
+            self.recorder.project_of.pop(run_id, None)
+            return
+        if _submitted(run) and await self.executor.files(run.container).started(
+                run.run_dir) is None:  # Slurm holds it: take it back
+            await self.executor.withdraw(_ref(run))
+            await self.end(run_id, kind, None, kind, guard="live")
             self.recorder.project_of.pop(run_id, None)
             return
         ref = _ref(run)

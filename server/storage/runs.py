@@ -104,6 +104,9 @@ class RunRow(msgspec.Struct, kw_only=True):
     gpu_ids: list[int] | None = None
     pending_reason: str | None = None
     queue_position: int | None = None
+    nodes: int = 1
+    slurm_job_id: str | None = None
+    node_list: str | None = None
 
     def summary(self) -> RunSummary:
         return msgspec.convert(
@@ -212,7 +215,8 @@ class RunRepository:
         """Runs waiting for GPUs, in the order they may start: priority, then arrival."""
         rows = await self.db.fetch_all(
             "SELECT * FROM runs WHERE status = 'pending' AND gpus IS NOT NULL "
-            "AND gpu_ids IS NULL ORDER BY priority DESC, created_at, rowid")
+            "AND gpu_ids IS NULL AND executor != 'slurm' "  # Slurm queues its own
+            "ORDER BY priority DESC, created_at, rowid")
         return [_run(row) for row in rows]
 
     async def held_gpus(self) -> dict[int, str]:
