@@ -296,6 +296,7 @@ class RunSummary(Struct, kw_only=True):
     gpu_ids: list[int] | None = None  # the GPUs it was given
     queue_position: int | None = None  # 1-based, while it waits for GPUs
     pending_reason: str | None = None  # why it waits, in plain words
+    created_by: str | None = None  # the user who launched it (None: before users existed)
 
 
 class RunUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -342,6 +343,8 @@ class RunDetail(RunSummary, kw_only=True):
     kept_artifact_id: str | None = None
     progress_info: ProgressInfo = msgspec.field(default_factory=ProgressInfo)
     gpu: RunGpu | None = None
+    stop_requested_by: str | None = None  # who asked for its cancel or pause
+    stalled_since: datetime | None = None  # no log line nor progress since (still running)
 
 
 class Project(ProjectSummary, kw_only=True):

@@ -21,12 +21,15 @@ from .errors import to_response
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
+from .routes.audit import AuditController
 from .routes.gpus import GpuController
 from .routes.health import HealthController
 from .routes.projects import ProjectController
 from .routes.queue import QueueController
 from .routes.runs import RunController
 from .routes.streams import StreamController
+from .routes.users import UserController
+from .services.audit import AuditLog
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
@@ -35,6 +38,7 @@ from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
 from .state import Services
+from .storage.audit import AuditRepository
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
@@ -77,7 +81,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
                                executor=executor, supervisor=supervisor, recorder=recorder,
                                queue=queue),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
-        queue=queue,
+        queue=queue, audit=AuditLog(AuditRepository(db), keep_days=settings.audit_days),
     )
 
 
@@ -92,8 +96,9 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         await services.db.open()
         token = await services.auth.ensure_token()
         if token:
-            print(f"trainyard: generated an API token (shown once; rotate with "
+            print(f"trainyard: generated the API token of user 'admin' (shown once; rotate with "
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
+        await services.audit.start()
         await services.supervisor.start()
         await services.sampler.start()
         await services.queue.start()
@@ -110,16 +115,18 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.sampler.close()
             await services.supervisor.close()
             await services.executor.close()
+            await services.audit.close()
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
-                                           GpuController, QueueController],
+                                           GpuController, QueueController, UserController,
+                                           AuditController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
-        middleware=[TokenMiddleware(services.auth)],
+        middleware=[TokenMiddleware(services.auth, services.audit)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Trainyard", version="0.1.0",
@@ -128,7 +135,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
-                                              description="TRAINYARD_TOKEN or the generated one"),
+                                              description="A user's token; the list names the role "
+                                                          "the route needs"),
             }),
         ),
         request_max_body_size=1 << 20,

@@ -46,6 +46,9 @@ class Settings:
     sse_queue: int = 1024
     log_level: str = "info"
     access_log: bool = False
+    audit_days: int = 90  # audit rows older than this are removed
+    stall_seconds: float = 1800.0  # a running run silent this long is flagged stalled
+    webhook_backoff: float = 1.0  # first retry delay of a webhook delivery; doubles each time
 
     @property
     def db_path(self) -> Path:
@@ -92,6 +95,12 @@ class Settings:
                               ("critical", "error", "warning", "info", "debug")),
             access_log=_choice("TRAINYARD_ACCESS_LOG", get("TRAINYARD_ACCESS_LOG"), "0",
                                ("0", "1", "true", "false")) in ("1", "true"),
+            audit_days=_int("TRAINYARD_AUDIT_DAYS", get("TRAINYARD_AUDIT_DAYS"), d.audit_days,
+                            1, 36500),
+            stall_seconds=_float("TRAINYARD_STALL_SECONDS", get("TRAINYARD_STALL_SECONDS"),
+                                 d.stall_seconds, 1.0, 30 * 86400.0),
+            webhook_backoff=_float("TRAINYARD_WEBHOOK_BACKOFF", get("TRAINYARD_WEBHOOK_BACKOFF"),
+                                   d.webhook_backoff, 0.01, 3600.0),
         )
 
 

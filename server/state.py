@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .auth import TokenAuth
 from .config import Settings
 from .executors.base import Executor
+from .services.audit import AuditLog
 from .services.events import RingChannel
 from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
@@ -37,3 +38,4 @@ class Services:
     recorder: RunRecorder
     sampler: GpuSampler
     queue: GpuQueue
+    audit: AuditLog

@@ -8,6 +8,9 @@ stack (uvicorn, our fast path, the router, each middleware: a dozen coroutine fr
 to the generator. A handler returns :class:`EventStream` instead; Litestar calls it as
 the ASGI app it is, and it writes from a task of its own, three frames deep, while the
 request waits for it once.
+
+A stream whose token is revoked (the auth middleware sets the event under
+:data:`REVOKED_KEY` in the scope) ends with a ``revoked`` event.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-__all__ = ["EventStream"]
+__all__ = ["REVOKED_KEY", "EventStream"]
+
+REVOKED_KEY = "trainyard.revoked"
 
 _HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -25,6 +30,8 @@ _HEADERS = [
 ]
 _START = {"type": "http.response.start", "status": 200, "headers": _HEADERS}
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
+_REVOKED = {"type": "http.response.body", "more_body": False,
+            "body": b'event: revoked\ndata: {"message":"the token was revoked"}\n\n'}
 
 
 class EventStream:
@@ -41,15 +48,23 @@ class EventStream:
         # nothing): the client going cancels the writer, which closes the body.
         watcher = asyncio.ensure_future(_disconnected(receive))
         watcher.add_done_callback(lambda _: writer.cancel())
+        revoked: asyncio.Event | None = scope.get(REVOKED_KEY)
+        ender = asyncio.ensure_future(revoked.wait()) if revoked is not None else None
+        if ender is not None:
+            ender.add_done_callback(lambda _: writer.cancel())
         try:
             await asyncio.wait([writer])
         finally:
             watcher.cancel()
+            if ender is not None:
+                ender.cancel()
             if not writer.done():  # the server is stopping
                 writer.cancel()
                 await asyncio.wait([writer])  # the body closes: a stream lets go of the hub
         if not writer.cancelled():
             writer.result()  # a failure surfaces here, in the server's log
+        elif revoked is not None and revoked.is_set() and not watcher.done():
+            await send(_REVOKED)  # the start went first: the writer sends it before any await
 
     async def _write(self, send: Any) -> None:
         try:

@@ -103,6 +103,9 @@ class RunRow(msgspec.Struct, kw_only=True):
     gpu_ids: list[int] | None = None
     pending_reason: str | None = None
     queue_position: int | None = None
+    created_by: str | None = None  # the user who launched it (or resumed into it)
+    stop_requested_by: str | None = None  # the user who asked for its cancel or pause
+    stalled_since: str | None = None  # set while no line nor progress came for too long
 
     def summary(self) -> RunSummary:
         return msgspec.convert(
@@ -145,7 +148,7 @@ def _log(row: sqlite3.Row) -> LogEntry:
 _SUMMARY_COLUMNS = (
     "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
     "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message, "
-    "gpus, priority, gpu_ids, queue_position, pending_reason"
+    "gpus, priority, gpu_ids, queue_position, pending_reason, created_by"
 )
 
 
@@ -250,13 +253,14 @@ class RunRepository:
             return cur.rowcount == 1
         return await self.db.write(write, rows=1)
 
-    async def request_stop(self, run_id: str, kind: StopKind, deadline: float) -> bool:
-        """Store a stop: only for a live run that no stop has claimed yet."""
+    async def request_stop(self, run_id: str, kind: StopKind, deadline: float,
+                           by: str | None = None) -> bool:
+        """Store a stop (and who asked): only for a live run that no stop has claimed yet."""
         def write(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE runs SET stop_request = ?, stop_deadline = ?, stop_stage = 'asked', "
-                f"updated_at = ? WHERE id = ? AND {_GUARDS['live_unstopped']}",
-                (kind, deadline, now_iso(), run_id))
+                f"stop_requested_by = ?, updated_at = ? WHERE id = ? AND "
+                f"{_GUARDS['live_unstopped']}", (kind, deadline, by, now_iso(), run_id))
             return cur.rowcount == 1
         return await self.db.write(write, rows=1)
 
