@@ -29,6 +29,7 @@ from .routes.queue import QueueController
 from .routes.runs import RunController
 from .routes.streams import StreamController
 from .routes.users import UserController
+from .routes.webhooks import WebhookController
 from .services.audit import AuditLog
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
@@ -37,11 +38,13 @@ from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
+from .services.webhooks import WebhookSender
 from .state import Services
 from .storage.audit import AuditRepository
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
+from .storage.webhooks import WebhookRepository
 from .telemetry.gpu import GpuReader, make_reader
 from .telemetry.sampler import GpuSampler
 
@@ -74,6 +77,8 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
                      backfill_seconds=settings.backfill_seconds,
                      interval=max(settings.gpu_interval, 0.2))
     supervisor.on_ended = queue.poke
+    webhooks = WebhookSender(WebhookRepository(db), backoff=settings.webhook_backoff)
+    recorder.on_outbox = webhooks.poke
     return Services(
         settings=settings, db=db, auth=TokenAuth(db, settings.token), projects=projects,
         runs=runs, executor=executor, supervisor=supervisor,
@@ -82,6 +87,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
                                queue=queue),
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
         queue=queue, audit=AuditLog(AuditRepository(db), keep_days=settings.audit_days),
+        webhooks=webhooks,
     )
 
 
@@ -99,6 +105,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             print(f"trainyard: generated the API token of user 'admin' (shown once; rotate with "
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
         await services.audit.start()
+        await services.webhooks.start()
         await services.supervisor.start()
         await services.sampler.start()
         await services.queue.start()
@@ -116,11 +123,12 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             await services.supervisor.close()
             await services.executor.close()
             await services.audit.close()
+            await services.webhooks.close()
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
                                            GpuController, QueueController, UserController,
-                                           AuditController],
+                                           AuditController, WebhookController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, api],

@@ -14,6 +14,7 @@ from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.supervisor import Supervisor
+from .services.webhooks import WebhookSender
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.runs import RunRepository
@@ -39,3 +40,4 @@ class Services:
     sampler: GpuSampler
     queue: GpuQueue
     audit: AuditLog
+    webhooks: WebhookSender

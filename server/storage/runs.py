@@ -286,10 +286,13 @@ class RunRepository:
                      offsets: dict[str, int] | None = None,
                      fields: dict[str, Any] | None = None,
                      points: Sequence[tuple[str, int, float]] = (),
-                     guard: Guard | None = None) -> Committed | None:
+                     guard: Guard | None = None,
+                     outbox: Sequence[Callable[[sqlite3.Connection], object]] = ()
+                     ) -> Committed | None:
         """Append log lines, events and metric points in one transaction, numbered from
         the run's sequence, with the file offsets they were read up to and any run fields
-        that changed.
+        that changed. ``outbox``: writers of notification rows, run last in the same
+        transaction (after the fields changed), so a change and its notice commit together.
 
         Lines and offsets commit together, so a crash never loses or repeats a line. With
         a ``guard``, nothing is written (None) unless the run's row passes it.
@@ -322,6 +325,8 @@ class RunRepository:
             columns = {"last_seq": after + len(events) - 1, **sets}
             conn.execute(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} "
                          "WHERE id = ?", (*columns.values(), run_id))
+            for write_rows in outbox:
+                write_rows(conn)
             return first
 
         first = await self.db.write(write, rows=len(rows) + len(events) + len(points))
