@@ -62,6 +62,7 @@ EnvValue = Annotated[str, Meta(max_length=8192, pattern=r"^[^\x00]*$")]
 Command = Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[^\x00]*$")]
 GpuCount = Annotated[int, Meta(ge=0, le=1024)]
 Priority = Annotated[int, Meta(ge=-1000, le=1000)]
+StallSeconds = Annotated[int, Meta(ge=1, le=30 * 86400)]
 # A folder relative to the run's working directory, e.g. ``saves/sweep-lr2e-5``.
 OutputDir = Annotated[str, Meta(min_length=1, max_length=1024)]
 
@@ -122,6 +123,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     output_dir: Line | None = None
     save_signal: SignalName | None = None
     gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
+    stall_seconds: StallSeconds | None = None  # None: TRAINYARD_STALL_SECONDS
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -144,6 +146,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     output_dir: Line | msgspec.UnsetType | None = msgspec.UNSET
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
     gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
+    stall_seconds: StallSeconds | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _reject_blank(self, _BLANK_CHECKED)
@@ -178,6 +181,7 @@ class ProjectSummary(Struct, kw_only=True):
     output_dir: str | None = None
     save_signal: str | None = None
     gpus: int | None = None
+    stall_seconds: int | None = None  # a running run silent this long is flagged stalled
 
 
 class Artifact(Struct, kw_only=True):

@@ -36,6 +36,7 @@ from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
+from .services.stalls import StallWatch
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
 from .services.webhooks import WebhookSender
@@ -88,6 +89,7 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         hub=hub, changes=changes, gpu_channel=gpu_channel, recorder=recorder, sampler=sampler,
         queue=queue, audit=AuditLog(AuditRepository(db), keep_days=settings.audit_days),
         webhooks=webhooks,
+        stalls=StallWatch(db=db, recorder=recorder, default_seconds=settings.stall_seconds),
     )
 
 
@@ -109,6 +111,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         await services.supervisor.start()
         await services.sampler.start()
         await services.queue.start()
+        await services.stalls.start()
         keepalives = asyncio.create_task(keepalive(KEEPALIVE_SECONDS), name="sse-keepalive")
         # Long-lived objects from start-up need no more scanning by the collector; with
         # fan-out to many stream clients its young-generation passes were ~17% of the time.
@@ -118,6 +121,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             yield
         finally:
             keepalives.cancel()
+            await services.stalls.close()
             await services.queue.close()
             await services.sampler.close()
             await services.supervisor.close()

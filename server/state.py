@@ -13,6 +13,7 @@ from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
+from .services.stalls import StallWatch
 from .services.supervisor import Supervisor
 from .services.webhooks import WebhookSender
 from .storage.db import Database
@@ -41,3 +42,4 @@ class Services:
     queue: GpuQueue
     audit: AuditLog
     webhooks: WebhookSender
+    stalls: StallWatch
