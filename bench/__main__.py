@@ -35,6 +35,7 @@ from . import (
     interrupt,
     sse_fanout,
     tui_responsiveness,
+    webhooks,
 )
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
@@ -87,6 +88,9 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
                 rows.append(found_gpu)
         found = await _attempt("GPU queue with 1,000 waiting runs", rows,
                                gpu_queue.measure(ws, token))
+        rows += found or []
+        found = await _attempt("webhook latency beside a dead and a hung endpoint", rows,
+                               webhooks.measure(ws, token))
         rows += found or []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,
