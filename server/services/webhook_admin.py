@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
+
 from common.team import Delivery, Webhook, WebhookCreate
 
-from ..errors import NotFound
+from ..errors import InvalidRequest, NotFound
 from ..storage.db import now_iso
 from ..storage.projects import ProjectRepository
 from ..storage.webhooks import WebhookRepository
@@ -23,6 +25,15 @@ def _missing(webhook_id: str) -> NotFound:
 
 async def create(*, projects: ProjectRepository, repo: WebhookRepository,
                  data: WebhookCreate, actor: str) -> Webhook:
+    try:
+        host = httpx.URL(data.url).host
+    except (httpx.InvalidURL, ValueError):
+        host = ""
+    if not host:
+        raise InvalidRequest(f"`url`: {data.url!r} is not an http(s) URL with a host",
+                             code="validation_failed",
+                             details={"errors": [{"field": "url", "source": "body",
+                                                  "message": "not an http(s) URL with a host"}]})
     project_id = None
     if data.project is not None:
         project_id = (await require_project(projects, data.project)).id

@@ -105,6 +105,7 @@ class WebhookSender:
         outgoing = build(fmt, url, secret, json.loads(due.payload), delivery_id=due.id, now=now)
         status: int | None = None
         error: str | None = None
+        hopeless = False
         began = time.perf_counter()
         assert self._http is not None
         try:
@@ -114,9 +115,11 @@ class WebhookSender:
             if status >= 300:
                 error = response.text[:200] or response.reason_phrase
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (httpx.InvalidURL, ValueError) as exc:  # not worth a retry
+            error, hopeless = f"{type(exc).__name__}: {exc}"[:300], True
         took = (time.perf_counter() - began) * 1000
-        retry = status is None or status == 429 or status >= 500
+        retry = not hopeless and (status is None or status == 429 or status >= 500)
         if status is not None and 200 <= status < 300:
             state, next_at = "delivered", 0.0
         elif retry and time.time() - due.created_s < RETRY_FOR:
