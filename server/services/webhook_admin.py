@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from urllib.parse import urlsplit
 
 from common.team import Delivery, Webhook, WebhookCreate
 
@@ -26,9 +26,9 @@ def _missing(webhook_id: str) -> NotFound:
 async def create(*, projects: ProjectRepository, repo: WebhookRepository,
                  data: WebhookCreate, actor: str) -> Webhook:
     try:
-        host = httpx.URL(data.url).host
-    except (httpx.InvalidURL, ValueError):
-        host = ""
+        host = urlsplit(data.url).hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host = None
     if not host:
         raise InvalidRequest(f"`url`: {data.url!r} is not an http(s) URL with a host",
                              code="validation_failed",

@@ -186,6 +186,7 @@ def test_chat_platform_formats_and_signing(server: Server, receiver: Receiver) -
 def test_bad_webhooks_are_refused_and_listed_ones_can_go(server: Server,
                                                           receiver: Receiver) -> None:
     for body, code in (({"url": "ftp://x/y", "events": ["run.failed"]}, 400),
+                       ({"url": "http://[", "events": ["run.failed"]}, 400),
                        ({"url": receiver.url, "events": ["run.exploded"]}, 400),
                        ({"url": receiver.url, "events": []}, 400),
                        ({"url": receiver.url, "events": ["run.failed"], "format": "icq"}, 400),
