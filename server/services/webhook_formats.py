@@ -55,7 +55,9 @@ def message(payload: dict[str, Any]) -> str:
         return "🔔 Trainyard test notification: this webhook works."
     run = payload.get("run") or {}
     project = (payload.get("project") or {}).get("name", "?")
-    lines = [f"{_ICON.get(event, '•')} {project}: run {run.get('id')} {run.get('status')}"]
+    status = "queued for GPUs" if event == "run.queued" else (
+        "stalled" if event == "run.stalled" else run.get("status"))
+    lines = [f"{_ICON.get(event, '•')} {project}: run {run.get('id')} {status}"]
     facts = []
     if run.get("exit_code") is not None:
         facts.append(f"exit code {run['exit_code']}")
@@ -71,9 +73,9 @@ def message(payload: dict[str, Any]) -> str:
         lines.append(", ".join(facts))
     who = run.get("stop_requested_by") if event in ("run.canceled", "run.paused") else None
     if who:
-        lines.append(f"by {who} (started by {run.get('created_by') or 'unknown'})")
+        lines.append(f"by {who} (launched by {run.get('created_by') or 'unknown'})")
     elif run.get("created_by"):
-        lines.append(f"started by {run['created_by']}")
+        lines.append(f"launched by {run['created_by']}")
     if run.get("message") and event == "run.failed":
         lines.append(str(run["message"])[:300])
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import json
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from ..conftest import TOKEN, Server, free_port
+from ..gpu_replay import eight_gpus
 from .receiver import Receiver
 
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -202,3 +204,29 @@ def test_bad_webhooks_are_refused_and_listed_ones_can_go(server: Server,
     assert httpx.delete(f"{server.url}/webhooks/{made['id']}",
                         headers=ADMIN).status_code == 404
     assert httpx.post(f"{server.url}/webhooks/wh_nope/test", headers=ADMIN).status_code == 404
+
+
+def test_queued_and_canceled_runs_are_told_with_who_asked(tmp_path: Path, workspace: Path,
+                                                          receiver: Receiver) -> None:
+    replay = eight_gpus(tmp_path / "8.jsonl")
+    srv = Server(data_dir=tmp_path / "data", workspace=workspace, env_extra={
+        "TRAINYARD_GPU_SOURCE": f"replay:{replay}", "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
+    try:
+        while len(httpx.get(f"{srv.url}/gpus", headers=ADMIN).json()["gpus"]) < 8:
+            time.sleep(0.1)
+        body = {"name": "big", "objective": "o", "task_type": "t", "owner": "o", "gpus": 8,
+                "dataset_name": "tiny_corpus", "training_yaml_name": "tiny.yaml"}
+        assert httpx.post(f"{srv.url}/projects", json=body, headers=ADMIN).status_code == 201
+        hook(srv, url=receiver.url, events=["run.queued", "run.canceled"], format="wecom")
+        runs = [httpx.post(f"{srv.url}/projects/big/runs", headers=ADMIN, json={
+            "start_command": "sleep 30", "output_dir": f"o/{i}"}).json()["id"] for i in (1, 2)]
+        receiver.wait(2)  # each entered the queue
+        canceled = httpx.post(f"{srv.url}/projects/big/runs/{runs[1]}/cancel", headers=ADMIN,
+                              timeout=60)
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        texts = [json.loads(r.body)["text"]["content"] for r in receiver.wait(3)]
+        assert all(runs[i] in texts[i] and "queued" in texts[i] for i in (0, 1)), texts
+        assert runs[1] in texts[2] and "canceled" in texts[2] and "by admin" in texts[2]
+        httpx.post(f"{srv.url}/projects/big/runs/{runs[0]}/cancel", headers=ADMIN, timeout=60)
+    finally:
+        srv.stop()
