@@ -48,6 +48,7 @@ def _token(settings: Settings) -> int:
               file=sys.stderr)
         return 1
     token = _with_db(settings, rotate_token)
+    _audited(settings, "rotateUserToken", "/users/admin/token")
     print(token)
     print("trainyard: new token of user 'admin' above (shown once); the old one stops "
           "working within 5 s on a running server.", file=sys.stderr)
@@ -68,6 +69,21 @@ def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _audited(settings: Settings, action: str, target: str) -> None:
+    """A change made on the server host goes in the audit trail too, as ``cli:<login>``."""
+    import getpass
+
+    from .storage.audit import AuditRepository
+    from .storage.db import now_iso
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    _with_db(settings, lambda db: AuditRepository(db).add(
+        now_iso(), f"cli:{login}", action, target, "ok", 0, "local"))
+
+
 def _user(settings: Settings, args: argparse.Namespace) -> int:
     from .auth import generate_token, hash_token
     from .storage.users import UserRepository
@@ -80,6 +96,7 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
         if not _with_db(settings, lambda db: UserRepository(db).remove(args.name)):
             print(f"trainyard: no user {args.name!r}", file=sys.stderr)
             return 1
+        _audited(settings, "revokeUser", f"/users/{args.name}")
         print(f"trainyard: revoked {args.name!r}; a running server refuses the token "
               "within 5 s, open streams included.", file=sys.stderr)
         return 0
@@ -90,6 +107,7 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
         print(f"trainyard: user {args.name!r} exists (revoke it first, or rotate its token "
               "with POST /users/NAME/token)", file=sys.stderr)
         return 1
+    _audited(settings, "createUser", f"/users/{args.name}")
     print(token)
     print(f"trainyard: user {args.name!r} ({args.role}); token above, shown once.",
           file=sys.stderr)

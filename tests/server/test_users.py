@@ -99,6 +99,11 @@ def test_cli_adds_a_user_once_and_a_revoke_stops_the_token_within_5s(server: Ser
 
     assert cli(server, "user", "revoke", "carol").returncode == 0
     revoked_at = time.monotonic()
+    trail = httpx.get(f"{server.url}/audit", params={"target": "/users/carol"},
+                      headers=ADMIN).json()["entries"]
+    assert [(e["action"], e["client"]) for e in trail] == [("createUser", "local"),
+                                                           ("revokeUser", "local")]
+    assert trail[0]["actor"].startswith("cli:")
     while httpx.get(f"{server.url}/projects", headers=bearer(token)).status_code == 200:
         assert time.monotonic() - revoked_at < 5.0, "the revoked token still works after 5 s"
         time.sleep(0.1)
