@@ -42,6 +42,7 @@ from . import (
     slurm,
     sse_fanout,
     tui_responsiveness,
+    webhooks,
 )
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
@@ -100,6 +101,8 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
         if scraped is not None:
             rows.append(scraped)
         found = await _attempt("Slurm: submission and cancel", rows, slurm.measure(ws, token))
+        found = await _attempt("webhook latency beside a dead and a hung endpoint", rows,
+                               webhooks.measure(ws, token))
         rows += found or []
         sse: list[Row] = []
         fanout = await _attempt("SSE fan-out to 1,000, 100 and 1 subscribers", sse,

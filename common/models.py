@@ -105,6 +105,8 @@ NodeCount = Annotated[int, Meta(ge=1, le=4096,
                                 description="How many nodes the run needs (slurm executor)")]
 Priority = Annotated[int, Meta(ge=-1000, le=1000,
                                description="Higher starts first among runs waiting for GPUs")]
+StallSeconds = Annotated[int, Meta(
+    ge=1, le=30 * 86400, description="A running run silent this long is flagged stalled")]
 OutputDir = Annotated[str, Meta(
     min_length=1, max_length=1024, extra={"rule": "output_dir"},
     description="A folder relative to the run's working directory (no `..`), e.g. "
@@ -138,6 +140,7 @@ class ProjectCreate(Struct, forbid_unknown_fields=True):
     save_signal: SignalName | None = None
     gpus: GpuCount | None = None  # GPUs a run asks for by default (None: no placement)
     nodes: NodeCount | None = None  # nodes a run asks for by default (slurm executor)
+    stall_seconds: StallSeconds | None = None  # None: TRAINYARD_STALL_SECONDS
 
     def __post_init__(self) -> None:
         _check(self)
@@ -162,6 +165,7 @@ class ProjectUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
     save_signal: SignalName | msgspec.UnsetType | None = msgspec.UNSET
     gpus: GpuCount | msgspec.UnsetType | None = msgspec.UNSET
     nodes: NodeCount | msgspec.UnsetType | None = msgspec.UNSET
+    stall_seconds: StallSeconds | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         _check(self)
@@ -196,6 +200,7 @@ class ProjectSummary(Struct, kw_only=True):
     save_signal: str | None = None
     gpus: int | None = None
     nodes: int | None = None
+    stall_seconds: int | None = None  # a running run silent this long is flagged stalled
 
 
 class Artifact(Struct, kw_only=True):
@@ -314,6 +319,7 @@ class RunSummary(Struct, kw_only=True):
     gpu_ids: list[int] | None = None  # the GPUs it was given
     queue_position: int | None = None  # 1-based, while it waits for GPUs
     pending_reason: str | None = None  # why it waits, in plain words
+    created_by: str | None = None  # the user who launched it (None: before users existed)
 
 
 class QueuedRun(Struct, kw_only=True):
@@ -368,6 +374,8 @@ class RunDetail(RunSummary, kw_only=True):
     slurm_job_id: str | None = None  # once Slurm accepted the run
     node_list: str | None = None  # the nodes Slurm runs it on
     gpu_note: str | None = None  # why `gpu` says nothing (its node is not this host)
+    stop_requested_by: str | None = None  # who asked for its cancel or pause
+    stalled_since: datetime | None = None  # no log line nor progress since (still running)
 
 
 class Project(ProjectSummary, kw_only=True):

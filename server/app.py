@@ -23,6 +23,7 @@ from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
 from .executors.slurm import SlurmExecutor
+from .routes.audit import AuditController
 from .routes.body_checks import check_json_body
 from .routes.compare import CompareController
 from .routes.docs_pages import PinnedRedoc, PinnedSwagger
@@ -34,21 +35,28 @@ from .routes.queue import QueueController
 from .routes.runs import RunController
 from .routes.runs_by_id import RunByIdController
 from .routes.streams import StreamController
+from .routes.users import UserController
+from .routes.webhooks import WebhookController
+from .services.audit import AuditLog
 from .services.events import RingChannel, keepalive
 from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
+from .services.stalls import StallWatch
 from .services.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
+from .services.webhooks import WebhookSender
 from .startup_check import unreachable
 from .state import Services
 from .stopping import Stopping
+from .storage.audit import AuditRepository
 from .storage.db import Database
 from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
 from .storage.tidying import Tidying
+from .storage.webhooks import WebhookRepository
 from .telemetry.gpu import GpuReader, make_reader
 from .telemetry.sampler import GpuSampler
 
@@ -86,6 +94,8 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
                      backfill_seconds=settings.backfill_seconds,
                      interval=max(settings.gpu_interval, 0.2))
     supervisor.on_ended = queue.poke
+    webhooks = WebhookSender(WebhookRepository(db), backoff=settings.webhook_backoff)
+    recorder.on_outbox = webhooks.poke
     return Services(
         settings=settings, db=db, auth=TokenAuth(db, settings.token), projects=projects,
         runs=runs, executor=executor, supervisor=supervisor,
@@ -96,6 +106,9 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
         queue=queue,
         run_listing=RunListing(db), tidying=Tidying(db),
         stopping=Stopping(),
+        audit=AuditLog(AuditRepository(db), keep_days=settings.audit_days),
+        webhooks=webhooks,
+        stalls=StallWatch(db=db, recorder=recorder, default_seconds=settings.stall_seconds),
     )
 
 
@@ -118,14 +131,17 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         await services.db.open()
         token = await services.auth.ensure_token()
         if token:
-            print(f"trainyard: generated an API token (shown once; rotate with "
+            print(f"trainyard: generated the API token of user 'admin' (shown once; rotate with "
                   f"'trainyard token'):\n  {token}", file=sys.stderr, flush=True)
+        await services.audit.start()
+        await services.webhooks.start()
         await services.supervisor.start()
         await services.sampler.start()
         await services.queue.start()
         for line in await unreachable(settings, services.executor,
                                       services.sampler.off_reason):
             print(f"trainyard: warning: {line}", file=sys.stderr, flush=True)
+        await services.stalls.start()
         keepalives = asyncio.create_task(keepalive(KEEPALIVE_SECONDS), name="sse-keepalive")
         # Long-lived objects from start-up need no more scanning by the collector; with
         # fan-out to many stream clients its young-generation passes were ~17% of the time.
@@ -135,22 +151,26 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             yield
         finally:
             keepalives.cancel()
+            await services.stalls.close()
             await services.queue.close()
             await services.sampler.close()
             await services.supervisor.close()
             await services.executor.close()
+            await services.audit.close()
+            await services.webhooks.close()
             await services.db.close()
 
     api = Router(path="/", route_handlers=[ProjectController, RunController, StreamController,
                                            GpuController, QueueController, RunByIdController,
-                                           CompareController],
+                                           CompareController, UserController, AuditController,
+                                           WebhookController],
                  security=[{"BearerToken": []}])
     app = Litestar(
         route_handlers=[HealthController, PrometheusController, api],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: to_response},
         before_request=_check_bodies,
-        middleware=[TokenMiddleware(services.auth)],
+        middleware=[TokenMiddleware(services.auth, services.audit)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Trainyard", version="0.1.0",
@@ -159,7 +179,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             render_plugins=[PinnedSwagger(), PinnedRedoc(path="/redoc")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",
-                                              description="TRAINYARD_TOKEN or the generated one"),
+                                              description="A user's token; the list names the role "
+                                                          "the route needs"),
             }),
         ),
         request_max_body_size=1 << 20,

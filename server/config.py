@@ -56,6 +56,9 @@ class Settings:
     slurm_args: tuple[str, ...] = ()  # extra sbatch options, split with shlex
     slurm_run_dir: Path | None = None  # None: <workspace root>/.trainyard/runs
     slurm_prefix: tuple[str, ...] = ()  # a launcher put before the command on the node
+    audit_days: int = 90  # audit rows older than this are removed
+    stall_seconds: float = 1800.0  # a running run silent this long is flagged stalled
+    webhook_backoff: float = 1.0  # first retry delay of a webhook delivery; doubles each time
 
     @property
     def db_path(self) -> Path:
@@ -122,6 +125,12 @@ class Settings:
             slurm_run_dir=_abs_path("TRAINYARD_SLURM_RUN_DIR", get("TRAINYARD_SLURM_RUN_DIR"),
                                     None),
             slurm_prefix=_shlex("TRAINYARD_SLURM_PREFIX", get("TRAINYARD_SLURM_PREFIX")),
+            audit_days=_int("TRAINYARD_AUDIT_DAYS", get("TRAINYARD_AUDIT_DAYS"), d.audit_days,
+                            1, 36500),
+            stall_seconds=_float("TRAINYARD_STALL_SECONDS", get("TRAINYARD_STALL_SECONDS"),
+                                 d.stall_seconds, 1.0, 30 * 86400.0),
+            webhook_backoff=_float("TRAINYARD_WEBHOOK_BACKOFF", get("TRAINYARD_WEBHOOK_BACKOFF"),
+                                   d.webhook_backoff, 0.01, 3600.0),
         )
 
 

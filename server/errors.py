@@ -6,6 +6,7 @@
     ├── InvalidRequest             400 invalid_request / validation_failed / unsafe_name
     │   └── ResourcesMissing       400 resources_missing (details: missing items, places looked)
     ├── Unauthorized               401 unauthorized
+    ├── Forbidden                  403 forbidden (details: the role needed, the caller's)
     ├── NotFound                   404 project_not_found / run_not_found / artifact_not_found
     ├── Conflict                   409 project_exists / project_archived / run_finished / ...
     ├── LaunchFailed               500 launch_failed (the command could not start)
@@ -31,6 +32,7 @@ from common.validation import words
 __all__ = [
     "Conflict",
     "ExecutorUnavailable",
+    "Forbidden",
     "InvalidRequest",
     "LaunchFailed",
     "NotFound",
@@ -68,6 +70,11 @@ class ResourcesMissing(InvalidRequest):
 class Unauthorized(TrainyardError):
     status_code = 401
     code = "unauthorized"
+
+
+class Forbidden(TrainyardError):
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFound(TrainyardError):

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from .auth import TokenAuth
 from .config import Settings
 from .executors.base import Executor
+from .services.audit import AuditLog
 from .services.events import RingChannel
 from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
 from .services.recorder import RunRecorder
 from .services.runs import RunService
+from .services.stalls import StallWatch
 from .services.supervisor import Supervisor
+from .services.webhooks import WebhookSender
 from .stopping import Stopping
 from .storage.db import Database
 from .storage.projects import ProjectRepository
@@ -43,3 +46,6 @@ class Services:
     run_listing: RunListing
     tidying: Tidying
     stopping: Stopping  # set on SIGTERM/SIGINT: event streams say goodbye and end
+    audit: AuditLog
+    webhooks: WebhookSender
+    stalls: StallWatch

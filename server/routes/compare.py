@@ -13,6 +13,7 @@ from common.models import Comparison
 from ..services.compare import compare_runs, parse_ids
 from ..state import Services
 from .openapi import responses
+from .roles import role
 from .runs import MetricKeys, key_list
 
 Svc = NamedDependency[Services]
@@ -22,7 +23,7 @@ class CompareController(Controller):
     path = "/compare"
     tags = ["runs"]
 
-    @get(operation_id="compareRuns", responses=responses(400, 401, 404))
+    @get(operation_id="compareRuns", **role("viewer"), responses=responses(400, 401, 404))
     async def compare(
         self, services: Svc,
         runs: Annotated[str, QueryParameter(

@@ -8,6 +8,9 @@ stack (uvicorn, our fast path, the router, each middleware: a dozen coroutine fr
 to the generator. A handler returns :class:`EventStream` instead; Litestar calls it as
 the ASGI app it is, and it writes from a task of its own, three frames deep, while the
 request waits for it once.
+
+A stream whose token is revoked (the auth middleware sets the event under
+:data:`REVOKED_KEY` in the scope) ends with a ``revoked`` event.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 from ..stopping import GOODBYE
 
-__all__ = ["EventStream"]
+__all__ = ["REVOKED_KEY", "EventStream"]
+
+REVOKED_KEY = "trainyard.revoked"
 
 _HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -30,6 +35,8 @@ _START = {"type": "http.response.start", "status": 200, "headers": _HEADERS}
 _END = {"type": "http.response.body", "body": b"", "more_body": False}
 _WAIT = {"type": "http.response.body", "body": b"", "more_body": True}
 BIG_CHUNK = 64 << 10  # uvicorn's write buffer high-water mark
+_REVOKED = {"type": "http.response.body", "more_body": False,
+            "body": b'event: revoked\ndata: {"message":"the token was revoked"}\n\n'}
 
 
 class EventStream:
@@ -52,12 +59,19 @@ class EventStream:
         waits: list[asyncio.Future[Any]] = [writer]
         if self.stopping is not None:
             waits.append(asyncio.ensure_future(self.stopping.wait()))
+        # A revoked token ends the stream: the writer stops, and a last event says why.
+        revoked: asyncio.Event | None = scope.get(REVOKED_KEY)
+        ender = asyncio.ensure_future(revoked.wait()) if revoked is not None else None
+        if ender is not None:
+            ender.add_done_callback(lambda _: writer.cancel())
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
             for extra in waits[1:]:
                 extra.cancel()
+            if ender is not None:
+                ender.cancel()
             if not writer.done():  # the server is stopping
                 writer.cancel()
                 await asyncio.wait([writer])  # the body closes: a stream lets go of the hub
@@ -65,6 +79,8 @@ class EventStream:
                     await self._goodbye(send)
         if not writer.cancelled():
             writer.result()  # a failure surfaces here, in the server's log
+        elif revoked is not None and revoked.is_set() and not watcher.done():
+            await send(_REVOKED)  # the start went first: the writer sends it before any await
 
     async def _goodbye(self, send: Any) -> None:
         """A last event saying when to reconnect, then a clean end of the response."""

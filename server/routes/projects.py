@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
@@ -15,6 +15,7 @@ from ..services import tidying
 from ..state import Services
 from ..storage.projects import ProjectFilter
 from .openapi import responses
+from .roles import role
 
 Svc = NamedDependency[Services]
 
@@ -26,34 +27,38 @@ class ProjectController(Controller):
     path = "/projects"
     tags = ["projects"]
 
-    @post(operation_id="createProject", responses=responses(400, 401, 409))
+    @post(operation_id="createProject", **role("operator"), responses=responses(400, 401, 409))
     async def create(self, services: Svc, data: JSONBody[ProjectCreate]) -> Project:
         """Create a training project; its name must be unique."""
         return await service.create_project(projects=services.projects,
                                             changes=services.changes, data=data)
 
-    @get(operation_id="listProjects", responses=responses(400, 401))
+    @get(operation_id="listProjects", **role("viewer"), responses=responses(400, 401))
     async def list(
-        self, services: Svc,
+        self, services: Svc, request: Request[Any, Any, Any],
         status: FromQuery[ProjectStatus | None] = None,
-        owner: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        owner: Annotated[str | None, QueryParameter(
+            max_length=100, description="Exact owner; `me`: the caller's user name")] = None,
         tag: Annotated[str | None, QueryParameter(max_length=50)] = None,
         q: Annotated[str | None, QueryParameter(max_length=200,
                                            description="Free text over name, description, "
                                                        "objective, owner, task type, tags")] = None,
     ) -> Response[list[ProjectSummary]]:
-        """Project summaries, newest first."""
+        """Project summaries, newest first; ``?owner=me`` lists the caller's."""
+        if owner == "me":
+            owner = request.user.name
         filters = ProjectFilter(status=status, owner=owner, tag=tag, q=q)
         body = await service.list_projects(projects=services.projects, filters=filters)
         return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
 
-    @get("/{project_reference:str}", operation_id="getProject", responses=responses(401, 404))
+    @get("/{project_reference:str}", operation_id="getProject", **role("viewer"),
+         responses=responses(401, 404))
     async def read(self, services: Svc, project_reference: Ref) -> Project:
         """One project by id or name, with its runs newest first."""
         return await service.get_project(projects=services.projects, runs=services.runs,
                                          ref=project_reference)
 
-    @patch("/{project_reference:str}", operation_id="updateProject",
+    @patch("/{project_reference:str}", operation_id="updateProject", **role("operator"),
            responses=responses(400, 401, 404, 409))
     async def update(self, services: Svc, project_reference: Ref,
                      data: JSONBody[ProjectUpdate]) -> Project:
@@ -62,7 +67,7 @@ class ProjectController(Controller):
                                             changes=services.changes, ref=project_reference,
                                             data=data)
 
-    @delete("/{project_reference:str}", operation_id="deleteProject",
+    @delete("/{project_reference:str}", operation_id="deleteProject", **role("operator"),
             responses=responses(401, 404, 409))
     async def remove(self, services: Svc, project_reference: Ref) -> None:
         """Delete the project with its runs, their logs and metrics (never files on disk);

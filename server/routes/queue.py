@@ -9,6 +9,7 @@ from common.models import Queue
 
 from ..state import Services
 from .openapi import responses
+from .roles import role
 
 Svc = NamedDependency[Services]
 
@@ -17,7 +18,7 @@ class QueueController(Controller):
     path = "/queue"
     tags = ["queue"]
 
-    @get(operation_id="getQueue", responses=responses(401))
+    @get(operation_id="getQueue", **role("viewer"), responses=responses(401))
     async def read(self, services: Svc) -> Response[Queue]:
         """Waiting runs in the order they will start (priority, then arrival), each with
         its position and why it waits; per GPU, the run it was given to and any process

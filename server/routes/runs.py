@@ -24,8 +24,10 @@ from ..services.streams import MAX_EVENT_ID
 from ..state import Services
 from .long_poll import unless_client_leaves
 from .openapi import responses
+from .roles import role
 
 Svc = NamedDependency[Services]
+Req = Request[Any, Any, Any]  # request.user: the caller (server.auth.Principal)
 
 Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact name, URL-encoded",
                                max_length=200)]
@@ -66,25 +68,27 @@ class RunController(Controller):
     path = "/projects/{project_reference:str}/runs"
     tags = ["runs"]
 
-    @post(operation_id="startRun", responses=responses(400, 401, 404, 409, 500))
+    @post(operation_id="startRun", **role("operator"), responses=responses(400, 401, 404, 409, 500))
     async def start(self, services: Svc, project_reference: Ref,
-                    data: JSONBody[RunCreate]) -> RunDetail:
+                    data: JSONBody[RunCreate], request: Req) -> RunDetail:
         """Check the dataset and YAML, then start the command detached in the container."""
-        return await services.run_service.launch(project_reference, data)
+        return await services.run_service.launch(project_reference, data,
+                                                 actor=request.user.name)
 
-    @get(operation_id="listRuns", responses=responses(400, 401, 404))
+    @get(operation_id="listRuns", **role("viewer"), responses=responses(400, 401, 404))
     async def list(self, services: Svc, project_reference: Ref,
                    status: FromQuery[RunStatus | None] = None) -> list[RunSummary]:
         """The project's runs, newest first."""
         return await services.run_service.list(project_reference, status)
 
-    @get("/{run_id:str}", operation_id="getRun", responses=responses(401, 404))
+    @get("/{run_id:str}", operation_id="getRun", **role("viewer"), responses=responses(401, 404))
     async def read(self, services: Svc, project_reference: Ref,
                    run_id: RunId) -> RunDetail:
         """Status, progress, metrics, artifacts and the last log lines."""
         return await services.run_service.get(project_reference, run_id)
 
-    @get("/{run_id:str}/logs", operation_id="getRunLogs", responses=responses(400, 401, 404),
+    @get("/{run_id:str}/logs", operation_id="getRunLogs", **role("viewer"),
+         responses=responses(400, 401, 404),
          media_type=MediaType.JSON)
     async def logs(
         self, services: Svc, project_reference: Ref, run_id: RunId,
@@ -95,7 +99,7 @@ class RunController(Controller):
         page = await services.run_service.logs(project_reference, run_id, after, limit)
         return log_page(page, format)
 
-    @get("/{run_id:str}/metrics", operation_id="getRunMetrics",
+    @get("/{run_id:str}/metrics", operation_id="getRunMetrics", **role("viewer"),
          responses=responses(400, 401, 404))
     async def metrics(
         self, services: Svc, project_reference: Ref, run_id: RunId,
@@ -107,7 +111,8 @@ class RunController(Controller):
         return await services.run_service.metrics(project_reference, run_id, key_list(keys),
                                                   after_step, limit)
 
-    @get("/{run_id:str}/wait", operation_id="waitRun", responses=responses(400, 401, 404))
+    @get("/{run_id:str}/wait", operation_id="waitRun", **role("viewer"),
+         responses=responses(400, 401, 404))
     async def wait(self, services: Svc, request: Request[Any, Any, Any],
                    project_reference: Ref, run_id: RunId,
                    wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
@@ -116,26 +121,26 @@ class RunController(Controller):
         return waited(*await unless_client_leaves(request, services.run_service.wait(
             project_reference, run_id, wait_seconds)))
 
-    @post("/{run_id:str}/cancel", operation_id="cancelRun", status_code=200,
+    @post("/{run_id:str}/cancel", operation_id="cancelRun", **role("operator"), status_code=200,
           responses=responses(400, 401, 404, 409, 503))
     async def cancel(self, services: Svc, project_reference: Ref, run_id: RunId,
-                     grace_seconds: Grace = 30.0) -> RunDetail:
+                     request: Req, grace_seconds: Grace = 30.0) -> RunDetail:
         """Stop the run's whole process group, keeping its newest complete checkpoint."""
         return await services.run_service.stop(project_reference, run_id, kind="canceled",
-                                               grace=grace_seconds)
+                                               grace=grace_seconds, actor=request.user.name)
 
-    @post("/{run_id:str}/pause", operation_id="pauseRun", status_code=200,
+    @post("/{run_id:str}/pause", operation_id="pauseRun", **role("operator"), status_code=200,
           responses=responses(400, 401, 404, 409, 503))
     async def pause(self, services: Svc, project_reference: Ref, run_id: RunId,
-                    grace_seconds: Grace = 30.0) -> RunDetail:
+                    request: Req, grace_seconds: Grace = 30.0) -> RunDetail:
         """As cancel, but the run ends ``paused``: resume it later from its checkpoint."""
         return await services.run_service.stop(project_reference, run_id, kind="paused",
-                                               grace=grace_seconds)
+                                               grace=grace_seconds, actor=request.user.name)
 
-    @post("/{run_id:str}/resume", operation_id="resumeRun",
+    @post("/{run_id:str}/resume", operation_id="resumeRun", **role("operator"),
           responses=responses(400, 401, 404, 409, 500))
     async def resume(
-        self, services: Svc, project_reference: Ref, run_id: RunId,
+        self, services: Svc, project_reference: Ref, run_id: RunId, request: Req,
         source_artifact_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
         data: Annotated[ResumeRequest | None, Body()] = None,
     ) -> RunDetail:
@@ -144,9 +149,11 @@ class RunController(Controller):
             project_reference, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
             env=data.env if data else None, output_dir=data.output_dir if data else None,
-            gpus=data.gpus if data else None, priority=data.priority if data else None)
+            gpus=data.gpus if data else None, priority=data.priority if data else None,
+            actor=request.user.name)
 
-    @patch("/{run_id:str}", operation_id="updateRun", responses=responses(400, 401, 404, 409))
+    @patch("/{run_id:str}", operation_id="updateRun", **role("operator"),
+           responses=responses(400, 401, 404, 409))
     async def update(self, services: Svc, project_reference: Ref, run_id: RunId,
                      data: JSONBody[RunUpdate]) -> RunDetail:
         """Change the run's free-text ``notes`` or its ``tags``, or the ``priority`` of a
@@ -155,7 +162,8 @@ class RunController(Controller):
                                         project_ref=project_reference, run_id=run_id,
                                         data=data)
 
-    @delete("/{run_id:str}", operation_id="deleteRun", responses=responses(401, 404, 409))
+    @delete("/{run_id:str}", operation_id="deleteRun", **role("operator"),
+            responses=responses(401, 404, 409))
     async def remove(self, services: Svc, project_reference: Ref, run_id: RunId) -> None:
         """Delete an ended run's log, events, metrics and artifact records (never files)."""
         await tidying.delete_run(runs=services.run_service, tidying=services.tidying,

@@ -28,6 +28,7 @@ from ..state import Services
 from .event_stream import EventStream
 from .long_poll import unless_client_leaves
 from .openapi import responses
+from .roles import role
 from .runs import (
     AfterStep,
     Grace,
@@ -40,7 +41,7 @@ from .runs import (
     log_page,
     waited,
 )
-from .streams import SSE_DESCRIPTION, SSE_OPT, LastEventId, QueryLastId, Token
+from .streams import SSE_DESCRIPTION, LastEventId, QueryLastId, Token
 
 Svc = NamedDependency[Services]
 RunProject = NamedDependency[str]
@@ -56,7 +57,7 @@ class RunByIdController(Controller):
     tags = ["runs"]
     dependencies = {"run_project": Provide(_project_of)}
 
-    @get(operation_id="listAllRuns", responses=responses(400, 401, 404))
+    @get(operation_id="listAllRuns", **role("viewer"), responses=responses(400, 401, 404))
     async def list(
         self, services: Svc, status: FromQuery[RunStatus | None] = None,
         project: Annotated[str | None, QueryParameter(
@@ -69,12 +70,13 @@ class RunByIdController(Controller):
         return await list_runs(listing=services.run_listing, projects=services.projects,
                                status=status, project=project, limit=limit, after=after)
 
-    @get("/{run_id:str}", operation_id="getRunById", responses=responses(401, 404))
+    @get("/{run_id:str}", operation_id="getRunById", **role("viewer"),
+         responses=responses(401, 404))
     async def read(self, services: Svc, run_project: RunProject, run_id: RunId) -> RunDetail:
         """Status, progress, metrics, artifacts and the last log lines."""
         return await services.run_service.get(run_project, run_id)
 
-    @get("/{run_id:str}/logs", operation_id="getRunLogsById",
+    @get("/{run_id:str}/logs", operation_id="getRunLogsById", **role("viewer"),
          responses=responses(400, 401, 404))
     async def logs(self, services: Svc, run_project: RunProject, run_id: RunId,
                    after: LogAfter = 0, limit: LogLimit = 1000,
@@ -84,7 +86,7 @@ class RunByIdController(Controller):
         return log_page(await services.run_service.logs(run_project, run_id, after, limit),
                         format)
 
-    @get("/{run_id:str}/metrics", operation_id="getRunMetricsById",
+    @get("/{run_id:str}/metrics", operation_id="getRunMetricsById", **role("viewer"),
          responses=responses(400, 401, 404))
     async def metrics(
         self, services: Svc, run_project: RunProject, run_id: RunId, keys: MetricKeys = None,
@@ -96,7 +98,8 @@ class RunByIdController(Controller):
                                                   after_step, limit)
 
     @get("/{run_id:str}/events", operation_id="streamRunEventsById",
-         responses=responses(400, 401, 404), media_type="text/event-stream", opt=SSE_OPT,
+         responses=responses(400, 401, 404), media_type="text/event-stream",
+         **role("viewer", query_token=True),
          response_description=SSE_DESCRIPTION)
     async def events(self, services: Svc, run_project: RunProject, run_id: RunId,
                      last_event_id: LastEventId = None, last_id: QueryLastId = None,
@@ -105,7 +108,8 @@ class RunByIdController(Controller):
         return EventStream(await services.run_service.stream(run_project, run_id,
                                                              last_event_id or last_id))
 
-    @get("/{run_id:str}/wait", operation_id="waitRunById", responses=responses(400, 401, 404))
+    @get("/{run_id:str}/wait", operation_id="waitRunById", **role("viewer"),
+         responses=responses(400, 401, 404))
     async def wait(self, services: Svc, request: Request[Any, Any, Any],
                    run_project: RunProject, run_id: RunId,
                    wait_seconds: WaitTimeout = 60.0) -> Response[RunDetail]:
@@ -114,26 +118,27 @@ class RunByIdController(Controller):
         return waited(*await unless_client_leaves(request, services.run_service.wait(
             run_project, run_id, wait_seconds)))
 
-    @post("/{run_id:str}/cancel", operation_id="cancelRunById", status_code=200,
-          responses=responses(400, 401, 404, 409))
+    @post("/{run_id:str}/cancel", operation_id="cancelRunById", **role("operator"),
+          status_code=200, responses=responses(400, 401, 404, 409, 503))
     async def cancel(self, services: Svc, run_project: RunProject, run_id: RunId,
-                     grace_seconds: Grace = 30.0) -> RunDetail:
-        """Stop the run's whole process group, keeping its newest complete checkpoint."""
+                     request: Request[Any, Any, Any], grace_seconds: Grace = 30.0) -> RunDetail:
+        """Stop every process of the run, keeping its newest complete checkpoint."""
         return await services.run_service.stop(run_project, run_id, kind="canceled",
-                                               grace=grace_seconds)
+                                               grace=grace_seconds, actor=request.user.name)
 
-    @post("/{run_id:str}/pause", operation_id="pauseRunById", status_code=200,
-          responses=responses(400, 401, 404, 409))
+    @post("/{run_id:str}/pause", operation_id="pauseRunById", **role("operator"),
+          status_code=200, responses=responses(400, 401, 404, 409, 503))
     async def pause(self, services: Svc, run_project: RunProject, run_id: RunId,
-                    grace_seconds: Grace = 30.0) -> RunDetail:
+                    request: Request[Any, Any, Any], grace_seconds: Grace = 30.0) -> RunDetail:
         """As cancel, but the run ends ``paused``: resume it later from its checkpoint."""
         return await services.run_service.stop(run_project, run_id, kind="paused",
-                                               grace=grace_seconds)
+                                               grace=grace_seconds, actor=request.user.name)
 
-    @post("/{run_id:str}/resume", operation_id="resumeRunById",
+    @post("/{run_id:str}/resume", operation_id="resumeRunById", **role("operator"),
           responses=responses(400, 401, 404, 409, 500))
     async def resume(
         self, services: Svc, run_project: RunProject, run_id: RunId,
+        request: Request[Any, Any, Any],
         source_artifact_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
         data: Annotated[ResumeRequest | None, Body()] = None,
     ) -> RunDetail:
@@ -142,9 +147,10 @@ class RunByIdController(Controller):
             run_project, run_id, artifact_id=source_artifact_id,
             start_command=data.start_command if data else None,
             env=data.env if data else None, output_dir=data.output_dir if data else None,
-            gpus=data.gpus if data else None, priority=data.priority if data else None)
+            gpus=data.gpus if data else None, priority=data.priority if data else None,
+            actor=request.user.name)
 
-    @patch("/{run_id:str}", operation_id="updateRunById",
+    @patch("/{run_id:str}", operation_id="updateRunById", **role("operator"),
            responses=responses(400, 401, 404, 409))
     async def update(self, services: Svc, run_project: RunProject, run_id: RunId,
                      data: JSONBody[RunUpdate]) -> RunDetail:
@@ -153,7 +159,8 @@ class RunByIdController(Controller):
         return await tidying.update_run(runs=services.run_service, tidying=services.tidying,
                                         project_ref=run_project, run_id=run_id, data=data)
 
-    @delete("/{run_id:str}", operation_id="deleteRunById", responses=responses(401, 404, 409))
+    @delete("/{run_id:str}", operation_id="deleteRunById", **role("operator"),
+            responses=responses(401, 404, 409))
     async def remove(self, services: Svc, run_project: RunProject, run_id: RunId) -> None:
         """Delete an ended run's log, events, metrics and artifact records (never files)."""
         await tidying.delete_run(runs=services.run_service, tidying=services.tidying,

@@ -17,6 +17,7 @@ from ..services import streams
 from ..state import Services
 from .event_stream import EventStream
 from .openapi import responses
+from .roles import role
 
 Svc = NamedDependency[Services]
 Ref = Annotated[str, PathParameter(description="Project id (proj_...) or exact name, URL-encoded",
@@ -29,7 +30,6 @@ QueryLastId = Annotated[str | None, QueryParameter(max_length=100,
 Token = Annotated[str | None, QueryParameter(max_length=200, description=(
     "The API token, for EventSource clients that cannot send headers"))]
 
-SSE_OPT = {"query_token": True}  # see the module docstring
 SSE_DESCRIPTION = "A stream of server-sent events (text/event-stream)"
 
 
@@ -37,8 +37,9 @@ class StreamController(Controller):
     tags = ["streams"]
 
     @get("/projects/{project_reference:str}/runs/{run_id:str}/events",
-         operation_id="streamRunEvents", responses=responses(400, 401, 404),
-         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
+         operation_id="streamRunEvents", **role("viewer", query_token=True),
+         responses=responses(400, 401, 404),
+         media_type="text/event-stream", response_description=SSE_DESCRIPTION)
     async def run_events(self, services: Svc, project_reference: Ref, run_id: RunId,
                          last_event_id: LastEventId = None, last_id: QueryLastId = None,
                          access_token: Token = None) -> EventStream:
@@ -48,16 +49,18 @@ class StreamController(Controller):
                                                  last_event_id or last_id)
         return EventStream(body, services.stopping.event)
 
-    @get("/events", operation_id="streamChanges", responses=responses(400, 401),
-         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
+    @get("/events", operation_id="streamChanges", **role("viewer", query_token=True),
+         responses=responses(400, 401),
+         media_type="text/event-stream", response_description=SSE_DESCRIPTION)
     async def changes(self, services: Svc, last_event_id: LastEventId = None,
                       last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """Project and run changes, for list views. ``reset`` means: fetch lists again."""
         return EventStream(streams.ring_stream(services.changes, last_event_id or last_id),
                            services.stopping.event)
 
-    @get("/gpus/events", operation_id="streamGpus", responses=responses(400, 401),
-         media_type="text/event-stream", opt=SSE_OPT, response_description=SSE_DESCRIPTION)
+    @get("/gpus/events", operation_id="streamGpus", **role("viewer", query_token=True),
+         responses=responses(400, 401),
+         media_type="text/event-stream", response_description=SSE_DESCRIPTION)
     async def gpus(self, services: Svc, last_event_id: LastEventId = None,
                    last_id: QueryLastId = None, access_token: Token = None) -> EventStream:
         """A ``gpus`` event per NVML sample (the same body as ``GET /gpus``)."""

@@ -7,7 +7,7 @@ are encoded once and handed to the hub. List views get run changes on the global
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -15,12 +15,16 @@ import msgspec
 from common.models import RunStatus
 
 from ..storage.runs import Committed, Guard, LogRow, RunRepository
+from ..storage.webhooks import OutboxWrite, outbox_rows
 from .events import Frame, RingChannel, encode_frame
 from .fanout import RunHub
 
 __all__ = ["TERMINAL", "RunRecorder"]
 
 TERMINAL = frozenset({"completed", "failed", "canceled", "paused"})
+# The webhook event a status change is; written in the change's own transaction.
+NOTICE = {"pending": "run.queued", "running": "run.started", "completed": "run.completed",
+          "failed": "run.failed", "canceled": "run.canceled", "paused": "run.paused"}
 _encode = msgspec.json.encode
 
 
@@ -55,6 +59,7 @@ class RunRecorder:
         self.changes = changes
         self.project_of: dict[str, str] = {}  # run id -> project id, for list-view events
         self.lines_recorded = 0  # since start, for GET /metrics
+        self.on_outbox: Callable[[], None] = lambda: None  # notifications were stored
 
     async def record(self, run_id: str, rows: Sequence[LogRow] = (), *,
                      events: Sequence[tuple[str, Any]] = (),
@@ -62,16 +67,20 @@ class RunRecorder:
                      fields: dict[str, Any] | None = None,
                      points: Sequence[tuple[str, int, float]] = (),
                      guard: Guard | None = None,
-                     project: dict[str, Any] | None = None) -> Committed | None:
+                     project: dict[str, Any] | None = None,
+                     outbox: Sequence[OutboxWrite] = ()) -> Committed | None:
         """Store, then publish; with a ``guard`` the run's row may refuse it (None), and
         then nothing is stored or published. ``project``: what changed in the run's
         project row, for list views to update in place."""
         encoded = [(kind, _encode(data)) for kind, data in events]
         committed = await self.runs.append(run_id, rows, events=encoded, offsets=offsets,
-                                           fields=fields, points=points, guard=guard)
+                                           fields=fields, points=points, guard=guard,
+                                           outbox=outbox)
         if committed is None:
             return None
         self.lines_recorded += len(rows)
+        if outbox:
+            self.on_outbox()
         if self.hub.subscribers(run_id):  # encode only for someone: ingest stays cheap
             frames = [log_frame(committed.lines)] if committed.lines else []
             frames.extend(event_frame(seq, kind, data) for seq, kind, data in committed.events)
@@ -97,7 +106,9 @@ class RunRecorder:
                 **{k: v for k, v in fields.items() if k in ("exit_code", "completed_at",
                                                             "kept_artifact_id")}}
         rows: list[LogRow] = [("system", level, message)] if message else []
+        notice = NOTICE.get(status)
         committed = await self.record(
             run_id, rows, events=[("status", data)], guard=guard, project=project,
-            fields={"status": status, "status_message": message, **fields})
+            fields={"status": status, "status_message": message, **fields},
+            outbox=[outbox_rows(notice, run_id)] if notice else ())
         return committed is not None

@@ -112,7 +112,8 @@ class RunService:
             progress_info=msgspec.convert(run.progress_info, ProgressInfo),
             gpu=await self._gpu(run), notes=noted.notes, tags=noted.tags,
             nodes=run.nodes, slurm_job_id=run.slurm_job_id, node_list=run.node_list,
-            gpu_note=self._gpu_note(run),
+            gpu_note=self._gpu_note(run), stop_requested_by=run.stop_requested_by,
+            stalled_since=msgspec.convert(run.stalled_since, datetime | None),
         )
 
     def _gpu_note(self, run: RunRow) -> str | None:
@@ -158,7 +159,8 @@ class RunService:
     # -- launching --------------------------------------------------------------------
     async def launch(self, project_ref: str, data: RunCreate, *,
                      resume_from: Artifact | None = None, parent: RunRow | None = None,
-                     default_output_dir: str | None = None) -> RunDetail:
+                     default_output_dir: str | None = None, actor: str | None = None
+                     ) -> RunDetail:
         project = await require_project(self.projects, project_ref)
         if project.status != "active":
             raise Conflict(f"project {project.name!r} is archived; unarchive it to start runs",
@@ -218,13 +220,17 @@ class RunService:
             parent_run_id=parent.id if parent else None, kept_artifact_id=None,
             stdout_offset=0, stderr_offset=0, last_seq=0, created_at=now, updated_at=now,
             started_at=None, completed_at=None, gpus=gpus, priority=data.priority, nodes=nodes,
+            created_by=actor,
         )
         runs_started = await self.runs.insert(run)
         if isinstance(runs_started, Busy):
             raise _busy_conflict(runs_started, output_dir)
         self.recorder.project_of[run_id] = project.id
+        created = "Run created" + (f" by {actor}" if actor else "")
+        if parent is not None and resume_from is not None:
+            created += f", resuming run {parent.id} from {resume_from.name}"
         await self.recorder.transition(
-            run_id, "pending", "Run created", guard="pending",
+            run_id, "pending", created, guard="pending",
             project={"runs_started": runs_started, "updated_at": now})
         await self.recorder.log(
             run_id, f"dataset {project.dataset_name!r} found at {resolved.dataset}; "
@@ -283,9 +289,9 @@ class RunService:
 
     # -- stopping and resuming --------------------------------------------------------
     async def stop(self, project_ref: str, run_id: str, *, kind: StopKind,
-                   grace: float) -> RunDetail:
+                   grace: float, actor: str | None = None) -> RunDetail:
         run = await self.require_run(project_ref, run_id)
-        await self.supervisor.stop(run, kind=kind, grace=grace)
+        await self.supervisor.stop(run, kind=kind, grace=grace, by=actor)
         fresh = await self.runs.get(run.id)
         assert fresh is not None
         return await self.detail(fresh)
@@ -293,7 +299,7 @@ class RunService:
     async def resume(self, project_ref: str, run_id: str, *, artifact_id: str | None,
                      start_command: str | None, env: dict[str, str] | None,
                      output_dir: str | None = None, gpus: int | None = None,
-                     priority: int | None = None) -> RunDetail:
+                     priority: int | None = None, actor: str | None = None) -> RunDetail:
         parent = await self.require_run(project_ref, run_id)
         if parent.status in ("pending", "running"):
             raise Conflict(f"run {parent.id} is still {parent.status}: pause or cancel it "
@@ -327,4 +333,4 @@ class RunService:
                          nodes=parent.nodes)
         # The trainer resumes where the checkpoint is: the parent's output directory.
         return await self.launch(parent.project_id, data, resume_from=source, parent=parent,
-                                 default_output_dir=parent.output_dir)
+                                 default_output_dir=parent.output_dir, actor=actor)

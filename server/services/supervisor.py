@@ -407,7 +407,8 @@ class Supervisor:
         return won
 
     # -- stopping ---------------------------------------------------------------------
-    async def stop(self, run: RunRow, *, kind: StopKind, grace: float) -> None:
+    async def stop(self, run: RunRow, *, kind: StopKind, grace: float,
+                   by: str | None = None) -> None:
         """Cancel or pause: store the stop, then wait for the supervisor's stop task (which
         goes on if this request does not)."""
         if run.status not in LIVE_STATUSES:
@@ -419,7 +420,7 @@ class Supervisor:
             except ExecutorError as exc:
                 raise ExecutorUnavailable(f"cannot reach run {run.id} to stop it: {exc}",
                                           details={"run_id": run.id}) from exc
-        if not await self.runs.request_stop(run.id, kind, time.time() + grace):
+        if not await self.runs.request_stop(run.id, kind, time.time() + grace, by):
             fresh = await self.runs.get(run.id)
             if fresh is None or fresh.status not in LIVE_STATUSES:
                 status = fresh.status if fresh else "gone"
@@ -429,7 +430,8 @@ class Supervisor:
                            code="run_busy", details={"status": fresh.status,
                                                      "stop_request": fresh.stop_request})
         verb = "cancel" if kind == "canceled" else "pause"
-        await self.recorder.log(run.id, f"{verb} requested (grace {grace:g} s)")
+        who = f" by {by}" if by else ""
+        await self.recorder.log(run.id, f"{verb} requested{who} (grace {grace:g} s)")
         await asyncio.shield(self._ensure_stop(run.id))
 
     def _ensure_stop(self, run_id: str) -> asyncio.Task[None]:

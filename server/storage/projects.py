@@ -16,12 +16,12 @@ __all__ = ["NameTaken", "ProjectFilter", "ProjectRepository"]
 _COLUMNS = (
     "id, name, description, status, objective, task_type, owner, dataset_name, "
     "training_yaml_name, tags, container, workdir, output_dir, save_signal, runs_started, "
-    "created_at, updated_at, gpus, nodes"
+    "created_at, updated_at, gpus, nodes, stall_seconds"
 )
 _UPDATABLE = frozenset({
     "name", "description", "objective", "task_type", "owner", "dataset_name", "training_yaml_name",
     "tags", "status", "container", "workdir", "output_dir", "save_signal", "gpus",
-    "nodes",
+    "nodes", "stall_seconds",
 })
 _json_decode = msgspec.json.Decoder(list[str]).decode
 
@@ -76,11 +76,12 @@ class ProjectRepository:
             async with self.db.transaction() as tx:
                 await tx.execute(
                     f"INSERT INTO projects ({_COLUMNS}) VALUES "
-                    "(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    "(?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                     (project_id, data.name, data.description, data.objective, data.task_type,
                      data.owner, data.dataset_name, data.training_yaml_name,
                      msgspec.json.encode(data.tags).decode(), data.container, data.workdir,
-                     data.output_dir, data.save_signal, now, now, data.gpus, data.nodes),
+                     data.output_dir, data.save_signal, now, now, data.gpus, data.nodes,
+                     data.stall_seconds),
                 )
         except sqlite3.IntegrityError as exc:
             if "projects.name" in str(exc):

@@ -107,6 +107,9 @@ class RunRow(msgspec.Struct, kw_only=True):
     nodes: int = 1
     slurm_job_id: str | None = None
     node_list: str | None = None
+    created_by: str | None = None  # the user who launched it (or resumed into it)
+    stop_requested_by: str | None = None  # the user who asked for its cancel or pause
+    stalled_since: str | None = None  # set while no line nor progress came for too long
 
     def summary(self) -> RunSummary:
         return msgspec.convert(
@@ -149,7 +152,7 @@ def _log(row: sqlite3.Row) -> LogEntry:
 SUMMARY_COLUMNS = (
     "id, project_id, status, created_at, updated_at, started_at, completed_at, progress, "
     "start_command, resume_source_artifact_id, parent_run_id, exit_code, status_message, "
-    "gpus, priority, gpu_ids, queue_position, pending_reason"
+    "gpus, priority, gpu_ids, queue_position, pending_reason, created_by"
 )
 
 
@@ -255,13 +258,14 @@ class RunRepository:
             return cur.rowcount == 1
         return await self.db.write(write, rows=1)
 
-    async def request_stop(self, run_id: str, kind: StopKind, deadline: float) -> bool:
-        """Store a stop: only for a live run that no stop has claimed yet."""
+    async def request_stop(self, run_id: str, kind: StopKind, deadline: float,
+                           by: str | None = None) -> bool:
+        """Store a stop (and who asked): only for a live run that no stop has claimed yet."""
         def write(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE runs SET stop_request = ?, stop_deadline = ?, stop_stage = 'asked', "
-                f"updated_at = ? WHERE id = ? AND {_GUARDS['live_unstopped']}",
-                (kind, deadline, now_iso(), run_id))
+                f"stop_requested_by = ?, updated_at = ? WHERE id = ? AND "
+                f"{_GUARDS['live_unstopped']}", (kind, deadline, by, now_iso(), run_id))
             return cur.rowcount == 1
         return await self.db.write(write, rows=1)
 
@@ -287,10 +291,13 @@ class RunRepository:
                      offsets: dict[str, int] | None = None,
                      fields: dict[str, Any] | None = None,
                      points: Sequence[tuple[str, int, float]] = (),
-                     guard: Guard | None = None) -> Committed | None:
+                     guard: Guard | None = None,
+                     outbox: Sequence[Callable[[sqlite3.Connection], object]] = ()
+                     ) -> Committed | None:
         """Append log lines, events and metric points in one transaction, numbered from
         the run's sequence, with the file offsets they were read up to and any run fields
-        that changed.
+        that changed. ``outbox``: writers of notification rows, run last in the same
+        transaction (after the fields changed), so a change and its notice commit together.
 
         Lines and offsets commit together, so a crash never loses or repeats a line. With
         a ``guard``, nothing is written (None) unless the run's row passes it.
@@ -323,6 +330,8 @@ class RunRepository:
             columns = {"last_seq": after + len(events) - 1, **sets}
             conn.execute(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} "
                          "WHERE id = ?", (*columns.values(), run_id))
+            for write_rows in outbox:
+                write_rows(conn)
             return first
 
         first = await self.db.write(write, rows=len(rows) + len(events) + len(points))

@@ -55,7 +55,7 @@ def test_first_start_generates_a_token_stores_only_its_hash_and_rotates(
         assert token.encode() not in db
         rows = sqlite3.connect(tmp_path / "data" / "trainyard.db").execute(
             "SELECT name, role FROM api_tokens").fetchall()
-        assert rows == [("default", "admin")]
+        assert rows == [("admin", "admin")]
 
         rotated = subprocess.run(
             [sys.executable, "-m", "server", "token"], env=srv.env, cwd=REPO,
