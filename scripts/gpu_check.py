@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.services.events import RingChannel  # noqa: E402
-from server.services.fanout import RunHub  # noqa: E402
-from server.services.recorder import RunRecorder  # noqa: E402
-from server.storage.db import Database, now_iso  # noqa: E402
-from server.storage.runs import RunRepository  # noqa: E402
-from server.telemetry.gpu import NvmlReader  # noqa: E402
-from server.telemetry.sampler import GpuSampler  # noqa: E402
+from server.services.gpu_sampler import GpuSampler
+from server.services.recorder import RunRecorder
+from server.services.streaming.events import RingChannel
+from server.services.streaming.fanout import RunHub
+from server.storage.db import Database, now_iso
+from server.storage.runs import RunRepository
+from server.telemetry.gpu import NvmlReader
 
 WORKER = r"""
 import subprocess, sys, time, torch

@@ -38,13 +38,14 @@ from .routes.streams import StreamController
 from .routes.users import UserController
 from .routes.webhooks import WebhookController
 from .services.audit import AuditLog
-from .services.events import RingChannel, keepalive
-from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
+from .services.gpu_sampler import GpuSampler
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.stalls import StallWatch
-from .services.streams import KEEPALIVE_SECONDS
+from .services.streaming.events import RingChannel, keepalive
+from .services.streaming.fanout import RunHub
+from .services.streaming.streams import KEEPALIVE_SECONDS
 from .services.supervisor import Supervisor
 from .services.webhooks import WebhookSender
 from .startup_check import unreachable
@@ -58,7 +59,6 @@ from .storage.runs import RunRepository
 from .storage.tidying import Tidying
 from .storage.webhooks import WebhookRepository
 from .telemetry.gpu import GpuReader, make_reader
-from .telemetry.sampler import GpuSampler
 
 __all__ = ["create_app", "make_executor"]
 

@@ -30,8 +30,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from common.team import ROLES, Role
 
 from .errors import Forbidden, TrainyardError, Unauthorized
-from .routes.event_stream import REVOKED_KEY
 from .services.audit import AuditLog
+from .services.streaming.response import REVOKED_KEY
 from .storage.db import Database
 from .storage.users import UserRepository
 

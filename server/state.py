@@ -8,12 +8,13 @@ from .auth import TokenAuth
 from .config import Settings
 from .executors.base import Executor
 from .services.audit import AuditLog
-from .services.events import RingChannel
-from .services.fanout import RunHub
 from .services.gpu_queue import GpuQueue
+from .services.gpu_sampler import GpuSampler
 from .services.recorder import RunRecorder
 from .services.runs import RunService
 from .services.stalls import StallWatch
+from .services.streaming.events import RingChannel
+from .services.streaming.fanout import RunHub
 from .services.supervisor import Supervisor
 from .services.webhooks import WebhookSender
 from .stopping import Stopping
@@ -22,7 +23,6 @@ from .storage.projects import ProjectRepository
 from .storage.run_listing import RunListing
 from .storage.runs import RunRepository
 from .storage.tidying import Tidying
-from .telemetry.sampler import GpuSampler
 
 __all__ = ["Services"]
 

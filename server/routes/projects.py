@@ -12,8 +12,8 @@ from common.models import Project, ProjectCreate, ProjectStatus, ProjectSummary,
 
 from ..services import projects as service
 from ..services import tidying
+from ..services.projects import ProjectFilter
 from ..state import Services
-from ..storage.projects import ProjectFilter
 from .openapi import responses
 from .roles import role
 

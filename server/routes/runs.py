@@ -20,7 +20,7 @@ from common.models import (
 )
 
 from ..services import tidying
-from ..services.streams import MAX_EVENT_ID
+from ..services.streaming.streams import MAX_EVENT_ID
 from ..state import Services
 from .long_poll import unless_client_leaves
 from .openapi import responses

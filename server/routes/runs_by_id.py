@@ -24,8 +24,8 @@ from common.models import (
 
 from ..services import tidying
 from ..services.run_index import list_runs
+from ..services.streaming.response import EventStream
 from ..state import Services
-from .event_stream import EventStream
 from .long_poll import unless_client_leaves
 from .openapi import responses
 from .roles import role

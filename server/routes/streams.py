@@ -13,9 +13,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
-from ..services import streams
+from ..services.streaming import streams
+from ..services.streaming.response import EventStream
 from ..state import Services
-from .event_stream import EventStream
 from .openapi import responses
 from .roles import role
 

@@ -22,7 +22,7 @@ import msgspec
 from common.models import GpuDevice, GpuHolder, GpuSnapshot, Queue, QueuedRun
 
 from ..storage.runs import RunRepository, RunRow
-from .events import RingChannel
+from .streaming.events import RingChannel
 from .supervisor import Supervisor
 
 __all__ = ["GpuQueue", "gpu_ranges"]

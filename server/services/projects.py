@@ -11,10 +11,11 @@ from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 from ..errors import Conflict, NotFound
 from ..storage.projects import NameTaken, ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
-from .events import RingChannel
 from .names import new_id
+from .streaming.events import RingChannel
 
-__all__ = ["create_project", "get_project", "list_projects", "require_project", "update_project"]
+__all__ = ["ProjectFilter", "create_project", "get_project", "list_projects", "require_project",
+           "update_project"]
 
 
 def _name_taken(name: str) -> Conflict:

@@ -19,10 +19,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from common.models import RUN_STATUSES, GpuSnapshot, Queue
 
 from ..storage.run_listing import LiveGauge, RunListing
-from ..telemetry.sampler import GpuSampler
-from . import events
 from .gpu_queue import GpuQueue
+from .gpu_sampler import GpuSampler
 from .recorder import RunRecorder
+from .streaming import events
 from .waiting import waiting
 
 __all__ = ["CONTENT_TYPE", "Scrape", "exposition", "scrape"]

@@ -16,8 +16,8 @@ from common.models import RunStatus
 
 from ..storage.runs import Committed, Guard, LogRow, RunRepository
 from ..storage.webhooks import OutboxWrite, outbox_rows
-from .events import Frame, RingChannel, encode_frame
-from .fanout import RunHub
+from .streaming.events import Frame, RingChannel, encode_frame
+from .streaming.fanout import RunHub
 
 __all__ = ["TERMINAL", "RunRecorder"]
 

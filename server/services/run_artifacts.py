@@ -10,8 +10,8 @@ from common.models import Artifact
 
 from ..executors.base import Executor
 from ..storage.runs import RunRepository, RunRow
-from ..telemetry.run_telemetry import points_from_trainer_state
 from .artifacts import scan_output_dir
+from .intake.run_telemetry import points_from_trainer_state
 from .names import new_id
 from .recorder import RunRecorder
 

@@ -44,7 +44,7 @@ from .gpu_queue import GpuQueue
 from .names import new_id
 from .projects import require_project
 from .recorder import TERMINAL, RunRecorder
-from .streams import parse_event_id, run_stream
+from .streaming.streams import parse_event_id, run_stream
 from .supervisor import Supervisor
 from .waiting import wait_for_end
 from .workspace import resolve_resources

@@ -25,8 +25,8 @@ from ..executors.base import Executor, ExecutorError, Launch, Prepared, ProcRef,
 from ..storage.db import now_iso
 from ..storage.runs import Guard, RunRepository, RunRow, StopKind
 from .artifacts import newest_checkpoint
-from .follower import Exited, Follower, Outcome, Vanished
-from .lines import DEFAULT_MAX_LINE
+from .intake.follower import Exited, Follower, Outcome, Vanished
+from .intake.lines import DEFAULT_MAX_LINE
 from .recorder import RunRecorder
 from .run_artifacts import RunArtifacts
 

@@ -9,9 +9,9 @@ from common.models import RunDetail, RunUpdate
 from ..errors import Conflict
 from ..storage.projects import ProjectRepository
 from ..storage.tidying import Blocked, Tidying
-from .events import RingChannel
 from .projects import require_project
 from .runs import RunService
+from .streaming.events import RingChannel
 
 __all__ = ["delete_project", "delete_run", "update_run"]
 

@@ -14,8 +14,8 @@ import contextlib
 import msgspec
 
 from ..storage.runs import RunRepository
-from .fanout import RunHub
 from .recorder import TERMINAL
+from .streaming.fanout import RunHub
 
 __all__ = ["EndOfRun", "end_payload", "wait_for_end", "waiting"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from itertools import count, repeat
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -14,7 +14,7 @@ from common.models import Artifact, LogEntry, RunStatus, RunSummary
 from .db import Database, now_iso
 
 __all__ = ["SUMMARY_COLUMNS", "Busy", "Committed", "Guard", "LogRow", "RunRepository", "RunRow",
-           "StopKind", "summary_row"]
+           "StopKind", "StoredEvent", "StoredLine", "summary_row"]
 
 _json = msgspec.json.encode
 _dict_decode = msgspec.json.Decoder(dict[str, Any]).decode
@@ -50,6 +50,18 @@ def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
     encoded = {k: (_json(v).decode() if k in _JSON_COLUMNS else v) for k, v in fields.items()}
     encoded["updated_at"] = now_iso()
     return encoded
+
+
+class StoredEvent(NamedTuple):
+    """A stored non-log event of a run (status, progress, metrics, ...)."""
+
+    seq: int
+    type: str
+    data: str
+
+
+# A stored log row: (run_id, seq, ts, stream, level, message), as log frames take it.
+StoredLine = tuple[str, int, str, str, str, str]
 
 
 class Committed(msgspec.Struct):
@@ -349,13 +361,13 @@ class RunRepository:
         return Committed(ts=ts, lines=lines, events=numbered)
 
     async def stored_after(self, run_id: str, after: int, limit: int,
-                           max_bytes: int | None = None) -> list[tuple[Any, ...]]:
-        """Log rows ``(run_id, seq, ts, stream, level, message)`` and events ``(seq, type,
-        data)`` after ``after``, in sequence order. One statement, so one snapshot: two
+                           max_bytes: int | None = None) -> list[StoredLine | StoredEvent]:
+        r"""Log rows (:data:`StoredLine`) and :class:`StoredEvent`\ s after ``after``, in
+        sequence order. One statement, so one snapshot: two
         queries could each see a different commit and skip what lies between. With
         ``max_bytes``, rows stop once their text passes it (one row at least); they are
         fetched a few at a time, so no more than that is read into memory."""
-        found: list[tuple[Any, ...]] = []
+        found: list[StoredLine | StoredEvent] = []
         size = 0
         async with self.db.reader() as conn, conn.execute(
                 "SELECT seq, NULL, ts, stream, level, message FROM log_lines "
@@ -365,8 +377,8 @@ class RunRepository:
                 (run_id, after, limit)) as cursor:
             while rows := await cursor.fetchmany(512):
                 for row in rows:
-                    found.append((run_id, *row[:1], *row[2:]) if row[1] is None
-                                 else (row[0], row[1], row[2]))
+                    found.append((run_id, row[0], row[2], row[3], row[4], row[5])
+                                 if row[1] is None else StoredEvent(row[0], row[1], row[2]))
                     if max_bytes is not None:
                         size += len(row[5] if row[1] is None else row[2])
                         if size >= max_bytes:

@@ -1,1 +1,1 @@
-"""Telemetry: metrics and progress parsed from run output, GPU sampling, attribution."""
+"""Telemetry adapters: the NVML reader (and its replay of recorded readings)."""

@@ -9,7 +9,7 @@ import httpx
 
 from common.client import TrainyardClient
 from common.models import RunCreate
-from server.services.lines import cut_marker
+from server.services.intake.lines import cut_marker
 
 from ..conftest import TOKEN, Server, project_body
 from ..helpers import all_logs, wait_for_status

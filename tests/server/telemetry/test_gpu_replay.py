@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from server.services.gpu_sampler import attribute
 from server.telemetry.gpu import NvmlReader, NvmlUnavailable, ReplayReader
-from server.telemetry.sampler import attribute
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "nvml-h100" / "nvml_samples.jsonl"
 

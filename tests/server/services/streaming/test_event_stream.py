@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from server.routes.event_stream import EventStream
+from server.services.streaming.response import EventStream
 
 
 class Connection:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
 
-from ..errors import InvalidRequest
-from ..storage.runs import RunRepository
+from ...errors import InvalidRequest
+from ...storage.runs import RunRepository, StoredEvent, StoredLine
+from ..recorder import TERMINAL, event_frame, log_frame
+from ..waiting import end_payload
 from .events import Frame, RingChannel, encode_frame
 from .fanout import RunHub, RunSubscription
-from .recorder import TERMINAL, event_frame, log_frame
-from .waiting import end_payload
 
 __all__ = ["KEEPALIVE_SECONDS", "MAX_EVENT_ID", "RETRY_MS", "parse_event_id", "ring_stream",
            "run_stream"]
@@ -57,10 +56,9 @@ def parse_event_id(raw: str | None) -> int:
     return int(text)
 
 
-def _seq(item: tuple[Any, ...]) -> int:
-    """The sequence number of a stored item: a log row ``(run_id, seq, ...)`` or an event
-    ``(seq, type, data)``."""
-    return int(item[1] if len(item) == 6 else item[0])
+def _seq(item: StoredLine | StoredEvent) -> int:
+    """The sequence number of a stored log row or event."""
+    return item.seq if isinstance(item, StoredEvent) else item[1]
 
 
 class _Pager:
@@ -97,15 +95,15 @@ class _Pager:
         if not items:
             return []
         frames: list[Frame] = []
-        pending: list[tuple[Any, ...]] = []
+        pending: list[StoredLine] = []
         for item in items:
-            if len(item) == 6:  # a log row
+            if not isinstance(item, StoredEvent):
                 pending.append(item)
                 continue
             if pending:
                 frames.append(log_frame(pending))
                 pending = []
-            frames.append(event_frame(*item))
+            frames.append(event_frame(item.seq, item.type, item.data))
         if pending:
             frames.append(log_frame(pending))
         self.cursor = _seq(items[-1])

@@ -16,11 +16,11 @@ import msgspec
 
 from common.models import GpuDevice, GpuProcess, GpuSnapshot, RunGpu
 
-from ..services.events import RingChannel, encode_frame
-from ..services.recorder import RunRecorder
 from ..storage.db import now_iso
 from ..storage.runs import RunRepository
-from .gpu import GpuReader, NvmlUnavailable, RawSample
+from ..telemetry.gpu import GpuReader, NvmlUnavailable, RawSample
+from .recorder import RunRecorder
+from .streaming.events import RingChannel, encode_frame
 
 __all__ = ["GpuSampler", "attribute"]
 

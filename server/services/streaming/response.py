@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from ..stopping import GOODBYE
+from ...stopping import GOODBYE
 
 __all__ = ["REVOKED_KEY", "EventStream"]
 

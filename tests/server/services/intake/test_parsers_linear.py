@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from server.telemetry.parsers import LineParser
-from server.telemetry.run_telemetry import parse_trainer_log_line
+from server.services.intake.parsers import LineParser
+from server.services.intake.run_telemetry import parse_trainer_log_line
 
 MB = 1 << 20
 BUDGET_S = 2.0

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from server.services.lines import LineSplitter
-from server.telemetry.run_telemetry import (
+from server.services.intake.lines import LineSplitter
+from server.services.intake.run_telemetry import (
     RunTelemetry,
     parse_trainer_log_line,
     points_from_trainer_state,
 )
 
-CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trainers"
+CAPTURES = Path(__file__).resolve().parents[3] / "fixtures" / "trainers"
 
 
 def replay(name: str, chunk: int = 4096) -> tuple[RunTelemetry, list[str]]:

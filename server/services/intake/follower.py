@@ -4,7 +4,7 @@ Lines, the offsets they were read up to, and what they said (metrics, progress) 
 in one transaction, so a server killed at any moment restarts exactly where it stopped:
 no line lost, none repeated. Output read after a restart is put back in the order it was
 written, across stdout and stderr, with the time it was written, from the wrapper's
-clock file (see :mod:`server.services.clock`).
+clock file (see :mod:`server.services.intake.clock`).
 
 The follower calls back into no one: :meth:`Follower.run` returns what it saw end the run
 (:class:`Exited` or :class:`Vanished`), and its owner decides what that means.
@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..executors.base import ExecutorUnreachable, Files, Procs
-from ..storage.runs import LogRow, RunRow
-from ..telemetry.run_telemetry import RunTelemetry, parse_trainer_log_line
+from ...executors.base import ExecutorUnreachable, Files, Procs
+from ...storage.runs import LogRow, RunRow
+from ..recorder import RunRecorder
 from .clock import Clock, Segment
 from .lines import DEFAULT_MAX_LINE, LineSplitter
-from .recorder import RunRecorder
+from .run_telemetry import RunTelemetry, parse_trainer_log_line
 
 __all__ = ["Exited", "Follower", "Outcome", "Vanished"]
 

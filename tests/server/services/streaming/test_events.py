@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.services.events import Frame, RingChannel, keepalive
-from server.services.fanout import RunHub
+from server.services.streaming.events import Frame, RingChannel, keepalive
+from server.services.streaming.fanout import RunHub
 
 
 def frames(*numbers: int) -> list[Frame]:

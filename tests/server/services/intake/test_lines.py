@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from server.services.lines import LineSplitter, cut_marker
+from server.services.intake.lines import LineSplitter, cut_marker
 
 
 def test_tqdm_redraws_collapse_to_the_last_state() -> None:

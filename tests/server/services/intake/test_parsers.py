@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.telemetry.parsers import LineParser
-from server.telemetry.progress import ProgressTracker
-from server.telemetry.run_telemetry import RunTelemetry, parse_trainer_log_line
+from server.services.intake.parsers import LineParser
+from server.services.intake.progress import ProgressTracker
+from server.services.intake.run_telemetry import RunTelemetry, parse_trainer_log_line
 
 
 def test_hf_dicts_v4_numbers_and_v5_quoted_strings() -> None:
