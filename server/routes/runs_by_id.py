@@ -59,16 +59,22 @@ class RunByIdController(Controller):
 
     @get(operation_id="listAllRuns", **role("viewer"), responses=responses(400, 401, 404))
     async def list(
-        self, services: Svc, status: FromQuery[RunStatus | None] = None,
+        self, services: Svc, request: Request[Any, Any, Any],
+        status: FromQuery[RunStatus | None] = None,
         project: Annotated[str | None, QueryParameter(
             max_length=200, description="Only this project's runs (id or name)")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         after: Annotated[str | None, QueryParameter(
             max_length=100, description="The `next_after` of the previous page")] = None,
+        created_by: Annotated[str | None, QueryParameter(
+            max_length=64, description="Only runs this user launched (`me`: the caller)")] = None,
     ) -> RunPage:
         """Runs of every project, newest first, a page at a time."""
+        if created_by == "me":
+            created_by = request.user.name
         return await list_runs(listing=services.run_listing, projects=services.projects,
-                               status=status, project=project, limit=limit, after=after)
+                               status=status, project=project, limit=limit, after=after,
+                               created_by=created_by)
 
     @get("/{run_id:str}", operation_id="getRunById", **role("viewer"),
          responses=responses(401, 404))

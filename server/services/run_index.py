@@ -13,11 +13,12 @@ __all__ = ["list_runs"]
 
 
 async def list_runs(*, listing: RunListing, projects: ProjectRepository, status: str | None,
-                    project: str | None, limit: int, after: str | None) -> RunPage:
+                    project: str | None, limit: int, after: str | None,
+                    created_by: str | None = None) -> RunPage:
     project_id = (await require_project(projects, project)).id if project else None
     try:
         runs, next_after = await listing.page(status=status, project_id=project_id,
-                                              limit=limit, after=after)
+                                              created_by=created_by, limit=limit, after=after)
     except CursorUnknown:
         raise InvalidRequest(f"`after` is not the id of a run: {after!r} (pass the "
                              "`next_after` of the previous page)", code="invalid_cursor",

@@ -38,7 +38,8 @@ class RunListing:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def page(self, *, status: str | None, project_id: str | None, limit: int,
+    async def page(self, *, status: str | None, project_id: str | None,
+                   created_by: str | None = None, limit: int,
                    after: str | None) -> tuple[list[RunSummary], str | None]:
         """Up to ``limit`` runs after the run ``after`` (newest first) and the cursor of
         the next page (None on the last page)."""
@@ -57,6 +58,9 @@ class RunListing:
         if project_id:
             where.append("project_id = ?")
             params.append(project_id)
+        if created_by:
+            where.append("created_by = ?")
+            params.append(created_by)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = await self.db.fetch_all(
             f"SELECT {_COLUMNS} FROM runs {clause} ORDER BY created_at DESC, rowid DESC "

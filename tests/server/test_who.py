@@ -74,3 +74,22 @@ def test_projects_list_filters_to_mine(server: Server) -> None:
     admin_mine = httpx.get(f"{server.url}/projects", params={"owner": "me"},
                            headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert admin_mine == []
+
+
+async def test_runs_across_projects_filter_by_who_launched_them(tmp_path: Path,
+                                                                 workspace: Path) -> None:
+    srv = Server(data_dir=tmp_path / "data", workspace=workspace).start()
+    try:
+        async with srv.client() as admin:
+            await admin.create_project(project_body("shared"))
+            token = (await admin.http.post("/users", json={"name": "ben",
+                                                           "role": "operator"})).json()["token"]
+            mine = await admin.start_run("shared", RunCreate("true", output_dir="o/a"))
+        async with srv.client(token) as ben:
+            theirs = await ben.start_run("shared", RunCreate("true", output_dir="o/b"))
+            page = (await ben.http.get("/runs", params={"created_by": "me"})).json()
+            assert [r["id"] for r in page["runs"]] == [theirs.id]
+            page = (await ben.http.get("/runs", params={"created_by": "admin"})).json()
+            assert [r["id"] for r in page["runs"]] == [mine.id]
+    finally:
+        srv.stop()
