@@ -12,6 +12,7 @@ from ..auth import authorization
 from ..services.prometheus import CONTENT_TYPE, scrape
 from ..state import Services
 from .openapi import responses
+from .roles import role
 
 Svc = NamedDependency[Services]
 
@@ -22,8 +23,8 @@ class PrometheusController(Controller):
 
     # "public" skips the token middleware; the handler checks the token itself unless
     # the operator made the metrics public.
-    @get(operation_id="prometheusMetrics", responses=responses(401), opt={"public": True},
-         media_type=CONTENT_TYPE)
+    @get(operation_id="prometheusMetrics", responses=responses(401),
+         **role("viewer", public=True), media_type=CONTENT_TYPE)
     async def metrics(self, services: Svc, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Runs by status, the GPU queue's length and oldest wait, log lines ingested, SSE
         clients, live runs' progress, speed and

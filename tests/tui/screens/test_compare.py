@@ -6,9 +6,10 @@ from common.client import TrainyardClient
 from common.models import RunCreate
 from tests.conftest import Server, project_body
 from tests.helpers import wait_for_status
-from tests.tui.helpers import SIZE, Notes, live_app, screen_text, wait_for, wait_for_text
+from tests.tui.helpers import SIZE, Notes, live_app, screen_text, wait_for
 from tui.screens.compare import CompareScreen
 from tui.screens.project import ProjectScreen
+from tui.widgets import RunsTable
 
 
 async def test_marked_runs_open_side_by_side(shared_server: Server,
@@ -26,7 +27,8 @@ async def test_marked_runs_open_side_by_side(shared_server: Server,
     app = live_app(shared_server)
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         app.push_screen(ProjectScreen(project.id))
-        await wait_for_text(pilot, second.id)
+        await wait_for(pilot, lambda: isinstance(app.screen, ProjectScreen)
+                       and app.screen.query_one(RunsTable).row_count == 2, what="both runs")
         screen = app.screen
         assert isinstance(screen, ProjectScreen)
         await pilot.press("m", "c")  # one run is not a comparison
