@@ -27,7 +27,8 @@ class AuditController(Controller):
         self, services: Svc, actor: Text = None, action: Text = None,
         target: Annotated[str | None, QueryParameter(
             max_length=200, description="Part of the path acted on")] = None,
-        after: Annotated[int, QueryParameter(ge=0, description="Entries after this id")] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1,
+                                             description="Entries after this id")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:
         """Mutations (``outcome`` ok or the error code) and refusals (401/403, one entry

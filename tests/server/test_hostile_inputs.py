@@ -94,6 +94,14 @@ def test_integers_out_of_range_or_not_ascii_are_400(target: tuple[Server, str],
     _error(response, 400)
 
 
+@pytest.mark.parametrize("path", [f"/audit?after={TOO_BIG}", f"/audit?limit={TOO_BIG}",
+                                  f"/runs?limit={TOO_BIG}", "/audit?after=%D9%A3"])
+def test_integers_out_of_range_elsewhere_are_400(target: tuple[Server, str],
+                                                 path: str) -> None:
+    srv, _ = target
+    _error(httpx.get(f"{srv.url}{path}", headers=AUTH, timeout=10), 400)
+
+
 def _raw_get(srv: Server, path: str, header: bytes) -> bytes:
     """A request with raw header bytes (httpx would refuse to send some of them)."""
     with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
