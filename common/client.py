@@ -24,6 +24,7 @@ from .models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
     RunCreate,
     RunDetail,
     RunPage,
@@ -227,3 +228,7 @@ class TrainyardClient:
 
     async def gpus(self) -> GpuSnapshot:
         return await self._call("GET", "/gpus", GpuSnapshot)
+
+    async def queue(self) -> Queue:
+        """Runs waiting for GPUs in the order they will start, and who holds each GPU."""
+        return await self._call("GET", "/queue", Queue)

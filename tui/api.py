@@ -23,6 +23,7 @@ from common.models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
     RunCreate,
     RunDetail,
 )
@@ -61,6 +62,8 @@ class Api(Protocol):
                       after_step: int = -1) -> MetricSeries: ...
 
     async def gpus(self) -> GpuSnapshot: ...
+
+    async def queue(self) -> Queue: ...
 
     async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
                       ) -> Comparison: ...

@@ -23,6 +23,7 @@ from common.models import (
     Differences,
     GpuDevice,
     GpuHistoryPoint,
+    GpuHolder,
     GpuProcess,
     GpuSnapshot,
     LogEntry,
@@ -34,6 +35,8 @@ from common.models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
+    QueuedRun,
     RunCreate,
     RunDetail,
     RunGpu,
@@ -210,6 +213,27 @@ def gpu_samples(count: int = 60) -> list[GpuSnapshot]:
     return samples
 
 
+HELD = "waiting for 4 GPUs: GPU 0-1 held by run_3a1b9f8d2fe4; GPU 3 used by pid 5120 " \
+    "(python, 7.4 GiB) outside Trainyard"
+QUEUE = Queue(
+    runs=[
+        QueuedRun(run_id="run_7c41d2e09a3f", project_id=PROJECT_ID, position=1, priority=5,
+                  gpus=4, waiting_since=ago(minutes=12, seconds=40), reason=HELD),
+        QueuedRun(run_id="run_2b8e6f1a0c94", project_id="proj_0c2f4e6a8b1d", position=2,
+                  priority=0, gpus=1, waiting_since=ago(minutes=6, seconds=5),
+                  reason="waiting for 1 GPU: GPU 0-1 held by run_3a1b9f8d2fe4; GPU 3 used by "
+                         "pid 5120 (python, 7.4 GiB) outside Trainyard; the free GPUs are "
+                         "held for run_7c41d2e09a3f, first in line for 13 min"),
+        QueuedRun(run_id="run_e5d4c3b2a190", project_id="proj_0c2f4e6a8b1d", position=3,
+                  priority=-10, gpus=2, waiting_since=ago(seconds=48), reason=None),
+    ],
+    gpus=[GpuHolder(index=0, uuid=GPUS.gpus[0].uuid, run_id=RUN_ID),
+          GpuHolder(index=1, uuid=GPUS.gpus[1].uuid, run_id=RUN_ID),
+          GpuHolder(index=2, uuid=GPUS.gpus[2].uuid),
+          GpuHolder(index=3, uuid=GPUS.gpus[3].uuid,
+                    foreign=["pid 5120 (python, 7.4 GiB)"])])
+
+
 # Three runs compared: the live one, the paused one it resumed (slower, lr 1e-5), the
 # failed first try (a few steps).
 COMPARED_CURVES = {
@@ -293,6 +317,9 @@ class FrozenApi:
 
     async def gpus(self) -> GpuSnapshot:
         return self._gpus[-1]
+
+    async def queue(self) -> Queue:
+        return QUEUE
 
     async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
                       ) -> Comparison:

@@ -29,6 +29,7 @@ from tui.refusal import Refusal
 from tui.screens.compare import CompareScreen
 from tui.screens.project import ProjectScreen
 from tui.screens.projects import ProjectsScreen
+from tui.screens.queue import QueueScreen
 from tui.screens.refused import RefusedScreen
 from tui.screens.run import RunScreen
 from tui.widgets import LogView
@@ -94,6 +95,15 @@ async def gpus(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def queue(pilot: Pilot[None]) -> None:
+    await projects(pilot)
+    await pilot.press("u")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen)
+                   and app.screen.queue is not None, what="the queue")
+    await settle(pilot)
+
+
 def keys(before: Steps, *pressed: str) -> Steps:
     async def steps(pilot: Pilot[None]) -> None:
         await before(pilot)
@@ -144,6 +154,7 @@ _VIEWS: dict[str, View] = {
     "project-marked": View(keys(project, "m", "down", "down", "m")),
     "gpus": View(gpus),
     "gpus-unavailable": View(gpus, no_gpu=True),
+    "queue": View(queue),
 }
 # Every view at the default size, at the smallest terminal people use (80x24) and at a
 # large one (200x50).

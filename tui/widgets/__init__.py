@@ -11,6 +11,7 @@ from .log_view import LogView
 from .metrics_panel import MetricsPanel
 from .project_fields import ProjectFields
 from .projects_table import ProjectsTable
+from .queue_table import QueueTable
 from .run_details import RunDetails
 from .run_gpu import RunGpuPanel
 from .run_header import RunHeader
@@ -27,6 +28,7 @@ __all__ = [
     "MetricsPanel",
     "ProjectFields",
     "ProjectsTable",
+    "QueueTable",
     "RunDetails",
     "RunGpuPanel",
     "RunHeader",

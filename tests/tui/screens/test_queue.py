@@ -1,0 +1,88 @@
+"""The queue view against a real server whose sampler replays an 8-GPU server with a
+process outside Trainyard on GPU 6: runs that ask for GPUs wait, in order, and say why."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from common.client import TrainyardClient
+from common.models import RunCreate
+from tests.conftest import Server, project_body
+from tests.gpu_replay import eight_gpus
+from tests.helpers import wait_until
+from tests.tui.conftest import slow_workspace
+from tests.tui.helpers import live_app, screen_text, wait_for, wait_for_text
+from tui.screens.queue import QueueScreen
+from tui.widgets import QueueTable
+
+
+@pytest.fixture(scope="module")
+def gpu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("queue")
+    replay = eight_gpus(root / "8-busy.jsonl", foreign_on=6)
+    srv = Server(data_dir=root / "data", workspace=slow_workspace(root / "workspace"),
+                 env_extra={"TRAINYARD_GPU_SOURCE": f"replay:{replay}",
+                            "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+async def api(gpu_server: Server) -> AsyncIterator[TrainyardClient]:
+    async with gpu_server.client() as client:
+        async def seen() -> bool:
+            return len((await client.gpus()).gpus) == 8
+        await wait_until(seen, what="the sampler's first reading")
+        yield client
+
+
+async def _stop_all(api: TrainyardClient, project: str, run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        run = await api.get_run(project, run_id)
+        if run.status in ("pending", "running"):
+            await api.cancel(project, run_id, grace_seconds=0)
+
+
+async def test_queue_view_follows_the_queue_live(gpu_server: Server,
+                                                 api: TrainyardClient) -> None:
+    await api.create_project(project_body("queue-live", gpus=4))
+    app = live_app(gpu_server)
+    started: list[str] = []
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for_text(pilot, "Queue")  # the key is in the footer
+            await pilot.press("u")
+            assert isinstance(app.screen, QueueScreen)
+            await wait_for_text(pilot, "No run is waiting for GPUs")
+            assert "8 GPUs: 0 held by runs, 1 used outside Trainyard" in screen_text(pilot)
+
+            # 4 of the 7 usable GPUs go to the first run; the second waits for 4.
+            holder = await api.start_run("queue-live", RunCreate("sleep 60", output_dir="o/1"))
+            waiting = await api.start_run("queue-live", RunCreate("sleep 60", output_dir="o/2"))
+            started += [holder.id, waiting.id]
+            await wait_for_text(pilot, waiting.id)
+            await wait_for_text(pilot, "1 run waiting for GPUs")
+            await wait_for_text(pilot, f"held by {holder.id}")  # its reason, below the table
+            text = " ".join(screen_text(pilot).split())
+            assert "pid 4242" in text and "outside Trainyard" in text  # the foreign process
+
+            # A later run with a higher priority goes ahead of it, on screen at once.
+            urgent = await api.start_run("queue-live", RunCreate(
+                "sleep 60", output_dir="o/3", priority=5))
+            started.append(urgent.id)
+            table = app.screen.query_one(QueueTable)
+            await wait_for(pilot, lambda: table.row_count == 2, what="two runs waiting")
+            rows = [table.get_row_at(i) for i in range(2)]
+            assert [str(r[1]) for r in rows] == [urgent.id, waiting.id]
+            assert [str(r[3]) for r in rows] == ["+5", "0"]
+            assert [str(r[4]) for r in rows] == ["4", "4"]
+
+            # The holder ends: the urgent run starts and leaves the queue.
+            await api.cancel("queue-live", holder.id, grace_seconds=0)
+            await wait_for(pilot, lambda: table.row_count == 1, what="the urgent run started")
+            assert str(table.get_row_at(0)[1]) == waiting.id
+            assert str(table.get_row_at(0)[0]) == "1"
+    finally:
+        await _stop_all(api, "queue-live", started)
