@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from common.client import ServerEvent
-from common.models import Artifact, LogEntry, ProgressInfo, RunDetail, RunGpu
+from common.models import Artifact, LogEntry, ProgressInfo, Queue, RunDetail, RunGpu
 
 __all__ = ["CHART_KEYS", "LOG_KEEP", "RunModel", "chart_keys"]
 
@@ -86,6 +86,20 @@ class RunModel:
             return set()
         changed: set[str] = handler(event.data)
         return changed
+
+    def apply_queue(self, queue: Queue) -> set[str]:
+        """A ``queue`` event (``/events``): this run's place and reason while it waits."""
+        if self.detail.status != "pending":
+            return set()
+        mine = next((r for r in queue.runs if r.run_id == self.detail.id), None)
+        if mine is None:  # starting (its status event follows) or not placed at all
+            return set()
+        if (mine.position, mine.reason) == (self.detail.queue_position,
+                                            self.detail.pending_reason):
+            return set()
+        self.detail = msgspec.structs.replace(self.detail, queue_position=mine.position,
+                                              pending_reason=mine.reason)
+        return {"status"}
 
     def take_new_lines(self) -> list[LogEntry]:
         """The log lines applied since the last call."""

@@ -234,6 +234,18 @@ QUEUE = Queue(
                     foreign=["pid 5120 (python, 7.4 GiB)"])])
 
 
+WAITING = RunDetail(
+    id=QUEUE.runs[0].run_id, project_id=PROJECT_ID, status="pending",
+    created_at=QUEUE.runs[0].waiting_since, updated_at=QUEUE.runs[0].waiting_since,
+    started_at=None, completed_at=None, progress=0.0, start_command=CMD, gpus=4, priority=5,
+    queue_position=1, pending_reason=HELD, created_by="alice",
+    logs=[LogEntry(timestamp=QUEUE.runs[0].waiting_since, level="INFO", seq=1,
+                   stream="system", message="Run created"),
+          LogEntry(timestamp=QUEUE.runs[0].waiting_since, level="INFO", seq=2,
+                   stream="system", message=HELD)],
+    container="qwen2.5-14b-instruct_xpytorch_full_sft", workdir="/KTIP_Release_2.1.0/train/llm")
+
+
 # Three runs compared: the live one, the paused one it resumed (slower, lr 1e-5), the
 # failed first try (a few steps).
 COMPARED_CURVES = {
@@ -299,13 +311,16 @@ class FrozenApi:
     async def get_run(self, project: str, run_id: str) -> RunDetail:
         if run_id == RUN_ID:
             return DETAIL
+        if run_id == WAITING.id:
+            return WAITING
         run = next(r for r in RUNS if r.id == run_id)
         return RunDetail(**{f: getattr(run, f) for f in run.__struct_fields__},
                          metrics={"loss": LOSSES[run_id]})
 
     async def logs(self, project: str, run_id: str, *, after: int = 0,
                    limit: int = 1000) -> LogPage:
-        entries = [e for e in LOGS if e.seq > after][:limit]
+        logs = WAITING.logs if run_id == WAITING.id else LOGS
+        entries = [e for e in logs if e.seq > after][:limit]
         return LogPage(run_id=run_id, entries=entries,
                        next_after=entries[-1].seq if entries else after, has_more=False)
 

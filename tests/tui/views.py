@@ -19,6 +19,7 @@ from tests.tui.frozen import (
     PROJECTS,
     RUN_ID,
     URL,
+    WAITING,
     FrozenApi,
     gpu_samples,
 )
@@ -72,6 +73,17 @@ async def run(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
                    and app.screen.model is not None and app.screen.run_id == RUN_ID
                    and bool(app.screen.query_one(LogView).entries), what="the run")
+    await settle(pilot)
+
+
+async def run_waiting(pilot: Pilot[None]) -> None:
+    """A run waiting for GPUs, opened from the queue view."""
+    await queue(pilot)
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
+                   and app.screen.model is not None and app.screen.run_id == WAITING.id
+                   and bool(app.screen.query_one(LogView).entries), what="the waiting run")
     await settle(pilot)
 
 
@@ -155,6 +167,8 @@ _VIEWS: dict[str, View] = {
     "gpus": View(gpus),
     "gpus-unavailable": View(gpus, no_gpu=True),
     "queue": View(queue),
+    "run-waiting": View(run_waiting),
+    "run-waiting-details": View(keys(run_waiting, "4")),
 }
 # Every view at the default size, at the smallest terminal people use (80x24) and at a
 # large one (200x50).

@@ -1,4 +1,5 @@
-"""Two lines atop the run view: status and timing, then progress with step, rate and ETA."""
+"""Two lines atop the run view: status and timing, then progress with step, rate and ETA
+(or, while the run waits for GPUs, its place in the queue and why it waits)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ class RunHeader(Widget):
         top = status_text(run.status)
         if self.stopping:
             top.append(f" ({self.stopping}…)", style="bold yellow")
+        if run.status == "pending" and run.queue_position is not None:
+            top.append(f"  #{run.queue_position} in the GPU queue", style="bold yellow")
+            top.append(f" · waiting {duration((now - run.created_at).total_seconds())}"
+                       f" · asks {run.gpus} GPU{'s' if run.gpus != 1 else ''}, priority "
+                       f"{run.priority}", style="dim")
+            return Text.assemble(top, "\n", Text(clip(run.pending_reason or "", width - 2),
+                                                 style="italic"))
         top.append(f"  started {ago(run.started_at, now)}", style="dim")
         top.append(f" · ran {duration(run_elapsed(run, now))}", style="dim")
         if run.exit_code is not None:

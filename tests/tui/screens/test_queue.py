@@ -13,7 +13,7 @@ from tests.conftest import Server, project_body
 from tests.gpu_replay import eight_gpus
 from tests.helpers import wait_until
 from tests.tui.conftest import slow_workspace
-from tests.tui.helpers import live_app, screen_text, wait_for, wait_for_text
+from tests.tui.helpers import SIZE, live_app, screen_text, wait_for, wait_for_text
 from tui.screens.queue import QueueScreen
 from tui.widgets import QueueTable
 
@@ -86,3 +86,40 @@ async def test_queue_view_follows_the_queue_live(gpu_server: Server,
             assert str(table.get_row_at(0)[0]) == "1"
     finally:
         await _stop_all(api, "queue-live", started)
+
+
+async def test_a_waiting_runs_header_says_why_until_it_starts(gpu_server: Server,
+                                                             api: TrainyardClient) -> None:
+    await api.create_project(project_body("queue-header", gpus=4))
+    holder = await api.start_run("queue-header", RunCreate("sleep 60", output_dir="o/1"))
+    waiting = await api.start_run("queue-header", RunCreate("sleep 60", output_dir="o/2",
+                                                            priority=3))
+    started = [holder.id, waiting.id]
+    app = live_app(gpu_server)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("u")
+            await wait_for_text(pilot, waiting.id)
+            await pilot.press("enter")  # opens the selected (first) waiting run
+            await wait_for_text(pilot, "#1 in the GPU queue")
+            header = " ".join(screen_text(pilot).split())
+            assert "asks 4 GPUs, priority 3" in header
+            assert f"held by {holder.id}" in header and "pid 4242" in header
+
+            # Its place follows the queue: a more urgent run goes ahead, then leaves.
+            urgent = await api.start_run("queue-header", RunCreate(
+                "sleep 60", output_dir="o/3", priority=10))
+            started.append(urgent.id)
+            await wait_for_text(pilot, "#2 in the GPU queue")
+            await api.cancel("queue-header", urgent.id, grace_seconds=0)
+            await wait_for_text(pilot, "#1 in the GPU queue")
+
+            await api.cancel("queue-header", holder.id, grace_seconds=0)
+            await wait_for_text(pilot, "▶ running")
+            assert "in the GPU queue" not in screen_text(pilot)
+            await pilot.press("4")
+            given = (await api.get_run("queue-header", waiting.id)).gpu_ids
+            assert given
+            await wait_for_text(pilot, f"4 asked, priority 3; given {', '.join(map(str, given))}")
+    finally:
+        await _stop_all(api, "queue-header", started)
