@@ -25,6 +25,7 @@ from .models import (
     ProjectSummary,
     ProjectUpdate,
     Queue,
+    ResumeRequest,
     RunCreate,
     RunDetail,
     RunPage,
@@ -146,6 +147,13 @@ class TrainyardClient:
         return await self._call(
             "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
             body=body, params={"source_artifact_id": source_artifact_id})
+
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail:
+        """Resume with a whole request body: command, env, output dir, GPUs, priority."""
+        return await self._call(
+            "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
+            body=request, params={"source_artifact_id": source_artifact_id})
 
     # -- runs by id alone -------------------------------------------------------------
     async def list_all_runs(self, *, status: str | None = None, project: str | None = None,

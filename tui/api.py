@@ -24,6 +24,7 @@ from common.models import (
     ProjectSummary,
     ProjectUpdate,
     Queue,
+    ResumeRequest,
     RunCreate,
     RunDetail,
 )
@@ -57,6 +58,9 @@ class Api(Protocol):
 
     async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
                      start_command: str | None = None) -> RunDetail: ...
+
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail: ...
 
     async def metrics(self, project: str, run_id: str, *, keys: list[str] | None = None,
                       after_step: int = -1) -> MetricSeries: ...

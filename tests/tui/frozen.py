@@ -37,6 +37,7 @@ from common.models import (
     ProjectUpdate,
     Queue,
     QueuedRun,
+    ResumeRequest,
     RunCreate,
     RunDetail,
     RunGpu,
@@ -381,4 +382,8 @@ class FrozenApi:
 
     async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
                      start_command: str | None = None) -> RunDetail:
+        raise NotImplementedError
+
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from .gpu_card import GpuCard
 from .line import Line
 from .log_view import LogView
 from .metrics_panel import MetricsPanel
+from .placement_fields import PlacementFields
 from .project_fields import ProjectFields
 from .projects_table import ProjectsTable
 from .queue_table import QueueTable
@@ -26,6 +27,7 @@ __all__ = [
     "LineChart",
     "LogView",
     "MetricsPanel",
+    "PlacementFields",
     "ProjectFields",
     "ProjectsTable",
     "QueueTable",

@@ -3,17 +3,11 @@ process outside Trainyard on GPU 6: runs that ask for GPUs wait, in order, and s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 
 from common.client import TrainyardClient
 from common.models import RunCreate
 from tests.conftest import Server, project_body
-from tests.gpu_replay import eight_gpus
-from tests.helpers import wait_until
-from tests.tui.conftest import slow_workspace
 from tests.tui.helpers import SIZE, live_app, screen_text, wait_for, wait_for_text
 from tui.screens.gpus import GpusScreen
 from tui.screens.queue import QueueScreen
@@ -21,24 +15,8 @@ from tui.widgets import GpuCard, QueueTable
 
 
 @pytest.fixture
-def gpu_server(tmp_path: Path) -> Iterator[Server]:
-    # One per test: a server's queue outlives the test's runs (see the xfail below).
-    root = tmp_path
-    replay = eight_gpus(root / "8-busy.jsonl", foreign_on=6)
-    srv = Server(data_dir=root / "data", workspace=slow_workspace(root / "workspace"),
-                 env_extra={"TRAINYARD_GPU_SOURCE": f"replay:{replay}",
-                            "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-async def api(gpu_server: Server) -> AsyncIterator[TrainyardClient]:
-    async with gpu_server.client() as client:
-        async def seen() -> bool:
-            return len((await client.gpus()).gpus) == 8
-        await wait_until(seen, what="the sampler's first reading")
-        yield client
+def api(gpu_api: TrainyardClient) -> TrainyardClient:
+    return gpu_api
 
 
 async def _stop_all(api: TrainyardClient, project: str, run_ids: list[str]) -> None:
