@@ -30,6 +30,11 @@ class _StatusEvent(msgspec.Struct):
     kept_artifact_id: str | None = None
 
 
+class _StalledEvent(msgspec.Struct):
+    stalled: bool
+    since: datetime | None = None
+
+
 class _MetricsEvent(msgspec.Struct):
     step: int
     values: dict[str, float]
@@ -142,6 +147,12 @@ class RunModel:
     def _on_gpu(self, data: Any) -> set[str]:
         self.detail = msgspec.structs.replace(self.detail, gpu=msgspec.convert(data, RunGpu))
         return {"gpu"}
+
+    def _on_stalled(self, data: Any) -> set[str]:
+        stalled = msgspec.convert(data, _StalledEvent)
+        self.detail = msgspec.structs.replace(
+            self.detail, stalled_since=stalled.since if stalled.stalled else None)
+        return {"status"}
 
     def _on_end(self, data: Any) -> set[str]:
         self.ended = True

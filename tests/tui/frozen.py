@@ -171,6 +171,7 @@ DETAIL = RunDetail(
                                rate_source="measured over the last minute"),
     gpu=RUN_GPU, tags=["lr-sweep", "keep"],
     notes="Resumed from the paused try with lr 2e-5.\nCompare eval_loss with run_5f04e27efcd6.")
+DETAIL = msgspec.structs.replace(DETAIL, created_by="alice")  # who launched it (team use)
 
 
 def _device(index: int, util: float, used_gib: float, temp: float, watts: float,
@@ -301,6 +302,8 @@ class FrozenApi:
         self.token = "frozen"
 
     async def list_projects(self, **filters: str | None) -> list[ProjectSummary]:
+        if filters.get("owner") == "me":  # the frozen user is LL
+            return [p for p in PROJECTS if p.owner == "LL"]
         return list(PROJECTS)
 
     async def get_project(self, ref: str) -> Project:

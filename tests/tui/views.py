@@ -56,6 +56,15 @@ async def projects(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def projects_mine(pilot: Pilot[None]) -> None:
+    await projects(pilot)
+    await pilot.press("m")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.loaded
+                   and len(app.screen.projects) == 1, what="only my projects")
+    await settle(pilot)
+
+
 async def project(pilot: Pilot[None]) -> None:
     await projects(pilot)
     await pilot.press("enter")
@@ -151,6 +160,7 @@ class View:
 _VIEWS: dict[str, View] = {
     "projects": View(projects),
     "projects-offline": View(offline),
+    "projects-mine": View(projects_mine),
     "refused-token": View(refused_token),
     "project": View(project),
     "project-edit": View(keys(project, "e")),

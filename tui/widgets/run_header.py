@@ -56,7 +56,11 @@ class RunHeader(Widget):
                        f"{run.priority}", style="dim")
             return Text.assemble(top, "\n", Text(clip(run.pending_reason or "", width - 2),
                                                  style="italic"))
-        top.append(f"  started {ago(run.started_at, now)}", style="dim")
+        if run.stalled_since is not None and run.status == "running":
+            silent = duration((now - run.stalled_since).total_seconds())
+            top.append(f" ⚠ stalled {silent}", style="bold yellow")
+        by = f"  by {run.created_by} ·" if run.created_by else " "
+        top.append(f"{by} started {ago(run.started_at, now)}", style="dim")
         top.append(f" · ran {duration(run_elapsed(run, now))}", style="dim")
         if run.exit_code is not None:
             top.append(f" · exit {run.exit_code}", style="dim")
