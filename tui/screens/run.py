@@ -186,6 +186,7 @@ class RunScreen(RunActions):
         was_pending = self.model.detail.status == "pending"
         self._dirty |= self.model.apply(message.event) or {"nothing"}
         if was_pending and self.model.detail.status != "pending":
+            self.workers.cancel_group(self, "queue")  # no longer waiting: close the stream
             self._started()  # its start time and the GPUs it was given
 
     @work(exclusive=True, group="started", exit_on_error=False)
