@@ -24,6 +24,8 @@ from .models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
+    ResumeRequest,
     RunCreate,
     RunDetail,
     RunPage,
@@ -146,6 +148,13 @@ class TrainyardClient:
             "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
             body=body, params={"source_artifact_id": source_artifact_id})
 
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail:
+        """Resume with a whole request body: command, env, output dir, GPUs, priority."""
+        return await self._call(
+            "POST", f"/projects/{_ref(project)}/runs/{_ref(run_id)}/resume", RunDetail,
+            body=request, params={"source_artifact_id": source_artifact_id})
+
     # -- runs by id alone -------------------------------------------------------------
     async def list_all_runs(self, *, status: str | None = None, project: str | None = None,
                             limit: int = 100, after: str | None = None) -> RunPage:
@@ -227,3 +236,7 @@ class TrainyardClient:
 
     async def gpus(self) -> GpuSnapshot:
         return await self._call("GET", "/gpus", GpuSnapshot)
+
+    async def queue(self) -> Queue:
+        """Runs waiting for GPUs in the order they will start, and who holds each GPU."""
+        return await self._call("GET", "/queue", Queue)

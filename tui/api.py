@@ -23,6 +23,8 @@ from common.models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
+    ResumeRequest,
     RunCreate,
     RunDetail,
 )
@@ -57,10 +59,15 @@ class Api(Protocol):
     async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
                      start_command: str | None = None) -> RunDetail: ...
 
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail: ...
+
     async def metrics(self, project: str, run_id: str, *, keys: list[str] | None = None,
                       after_step: int = -1) -> MetricSeries: ...
 
     async def gpus(self) -> GpuSnapshot: ...
+
+    async def queue(self) -> Queue: ...
 
     async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
                       ) -> Comparison: ...

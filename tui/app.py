@@ -29,7 +29,7 @@ from .gpu_history import GpuHistory
 from .link import Link, LinkState
 from .refusal import MIN_SERVER_API, Refusal
 from .remote import fetch, follow
-from .screens import GpusScreen, HelpScreen, ProjectsScreen, RefusedScreen
+from .screens import GpusScreen, HelpScreen, ProjectsScreen, QueueScreen, RefusedScreen
 
 __all__ = ["TrainyardApp"]
 
@@ -41,6 +41,7 @@ class TrainyardApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("g", "gpus", "GPUs"),
+        Binding("u", "queue", "Queue"),
         Binding("q", "leave", "Quit"),
     ]
 
@@ -158,7 +159,8 @@ class TrainyardApp(App[None]):
     # -- navigation -------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A dialog is open: its keys only (esc closes it; ctrl+q still quits).
-        return not (action in ("help", "gpus", "leave") and isinstance(self.screen, ModalScreen))
+        return not (action in ("help", "gpus", "queue", "leave")
+                    and isinstance(self.screen, ModalScreen))
 
     async def action_leave(self) -> None:
         self.exit()
@@ -170,3 +172,7 @@ class TrainyardApp(App[None]):
     def action_gpus(self) -> None:
         if not isinstance(self.screen, GpusScreen):
             self.push_screen(GpusScreen())
+
+    def action_queue(self) -> None:
+        if not isinstance(self.screen, QueueScreen):
+            self.push_screen(QueueScreen())

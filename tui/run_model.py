@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from common.client import ServerEvent
-from common.models import Artifact, LogEntry, ProgressInfo, RunDetail, RunGpu
+from common.models import Artifact, LogEntry, ProgressInfo, Queue, RunDetail, RunGpu
 
 __all__ = ["CHART_KEYS", "LOG_KEEP", "RunModel", "chart_keys"]
 
@@ -28,6 +28,11 @@ class _StatusEvent(msgspec.Struct):
     exit_code: int | None = None
     completed_at: datetime | None = None
     kept_artifact_id: str | None = None
+
+
+class _StalledEvent(msgspec.Struct):
+    stalled: bool
+    since: datetime | None = None
 
 
 class _MetricsEvent(msgspec.Struct):
@@ -87,6 +92,20 @@ class RunModel:
         changed: set[str] = handler(event.data)
         return changed
 
+    def apply_queue(self, queue: Queue) -> set[str]:
+        """A ``queue`` event (``/events``): this run's place and reason while it waits."""
+        if self.detail.status != "pending":
+            return set()
+        mine = next((r for r in queue.runs if r.run_id == self.detail.id), None)
+        if mine is None:  # starting (its status event follows) or not placed at all
+            return set()
+        if (mine.position, mine.reason) == (self.detail.queue_position,
+                                            self.detail.pending_reason):
+            return set()
+        self.detail = msgspec.structs.replace(self.detail, queue_position=mine.position,
+                                              pending_reason=mine.reason)
+        return {"status"}
+
     def take_new_lines(self) -> list[LogEntry]:
         """The log lines applied since the last call."""
         lines, self._new_lines = self._new_lines, []
@@ -128,6 +147,12 @@ class RunModel:
     def _on_gpu(self, data: Any) -> set[str]:
         self.detail = msgspec.structs.replace(self.detail, gpu=msgspec.convert(data, RunGpu))
         return {"gpu"}
+
+    def _on_stalled(self, data: Any) -> set[str]:
+        stalled = msgspec.convert(data, _StalledEvent)
+        self.detail = msgspec.structs.replace(
+            self.detail, stalled_since=stalled.since if stalled.stalled else None)
+        return {"status"}
 
     def _on_end(self, data: Any) -> set[str]:
         self.ended = True

@@ -15,6 +15,8 @@ import pytest
 
 from common.client import TrainyardClient
 from tests.conftest import Server, make_workspace
+from tests.gpu_replay import eight_gpus
+from tests.helpers import wait_until
 
 TRAINER_CMD = "python3 tiny_trainer.py --config configs/tiny.yaml --eval-steps 20"
 
@@ -50,3 +52,26 @@ _names = itertools.count(1)
 def project_name() -> str:
     """A project name no other test on the shared server uses."""
     return f"印章大模型-{next(_names)}"
+
+
+@pytest.fixture
+def gpu_server(tmp_path: Path) -> Iterator[Server]:
+    """A server whose GPU sampler replays 8 H100s, a process outside Trainyard on GPU 6.
+    One per test: a server's queue outlives the test's runs (see test_queue.py's xfail)."""
+    root = tmp_path
+    replay = eight_gpus(root / "8-busy.jsonl", foreign_on=6)
+    srv = Server(data_dir=root / "data", workspace=slow_workspace(root / "workspace"),
+                 env_extra={"TRAINYARD_GPU_SOURCE": f"replay:{replay}",
+                            "TRAINYARD_GPU_INTERVAL": "0.2"}).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+async def gpu_api(gpu_server: Server) -> AsyncIterator[TrainyardClient]:
+    """A client of ``gpu_server``, once its sampler has read the 8 GPUs."""
+    async with gpu_server.client() as client:
+        async def seen() -> bool:
+            return len((await client.gpus()).gpus) == 8
+        await wait_until(seen, what="the sampler's first reading")
+        yield client

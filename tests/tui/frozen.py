@@ -23,6 +23,7 @@ from common.models import (
     Differences,
     GpuDevice,
     GpuHistoryPoint,
+    GpuHolder,
     GpuProcess,
     GpuSnapshot,
     LogEntry,
@@ -34,6 +35,9 @@ from common.models import (
     ProjectCreate,
     ProjectSummary,
     ProjectUpdate,
+    Queue,
+    QueuedRun,
+    ResumeRequest,
     RunCreate,
     RunDetail,
     RunGpu,
@@ -167,6 +171,7 @@ DETAIL = RunDetail(
                                rate_source="measured over the last minute"),
     gpu=RUN_GPU, tags=["lr-sweep", "keep"],
     notes="Resumed from the paused try with lr 2e-5.\nCompare eval_loss with run_5f04e27efcd6.")
+DETAIL = msgspec.structs.replace(DETAIL, created_by="alice")  # who launched it (team use)
 
 
 def _device(index: int, util: float, used_gib: float, temp: float, watts: float,
@@ -208,6 +213,39 @@ def gpu_samples(count: int = 60) -> list[GpuSnapshot]:
                                    gpus=gpus))
     samples.append(GPUS)
     return samples
+
+
+HELD = "waiting for 4 GPUs: GPU 0-1 held by run_3a1b9f8d2fe4; GPU 3 used by pid 5120 " \
+    "(python, 7.4 GiB) outside Trainyard"
+QUEUE = Queue(
+    runs=[
+        QueuedRun(run_id="run_7c41d2e09a3f", project_id=PROJECT_ID, position=1, priority=5,
+                  gpus=4, waiting_since=ago(minutes=12, seconds=40), reason=HELD),
+        QueuedRun(run_id="run_2b8e6f1a0c94", project_id="proj_0c2f4e6a8b1d", position=2,
+                  priority=0, gpus=1, waiting_since=ago(minutes=6, seconds=5),
+                  reason="waiting for 1 GPU: GPU 0-1 held by run_3a1b9f8d2fe4; GPU 3 used by "
+                         "pid 5120 (python, 7.4 GiB) outside Trainyard; the free GPUs are "
+                         "held for run_7c41d2e09a3f, first in line for 13 min"),
+        QueuedRun(run_id="run_e5d4c3b2a190", project_id="proj_0c2f4e6a8b1d", position=3,
+                  priority=-10, gpus=2, waiting_since=ago(seconds=48), reason=None),
+    ],
+    gpus=[GpuHolder(index=0, uuid=GPUS.gpus[0].uuid, run_id=RUN_ID),
+          GpuHolder(index=1, uuid=GPUS.gpus[1].uuid, run_id=RUN_ID),
+          GpuHolder(index=2, uuid=GPUS.gpus[2].uuid),
+          GpuHolder(index=3, uuid=GPUS.gpus[3].uuid,
+                    foreign=["pid 5120 (python, 7.4 GiB)"])])
+
+
+WAITING = RunDetail(
+    id=QUEUE.runs[0].run_id, project_id=PROJECT_ID, status="pending",
+    created_at=QUEUE.runs[0].waiting_since, updated_at=QUEUE.runs[0].waiting_since,
+    started_at=None, completed_at=None, progress=0.0, start_command=CMD, gpus=4, priority=5,
+    queue_position=1, pending_reason=HELD, created_by="alice",
+    logs=[LogEntry(timestamp=QUEUE.runs[0].waiting_since, level="INFO", seq=1,
+                   stream="system", message="Run created"),
+          LogEntry(timestamp=QUEUE.runs[0].waiting_since, level="INFO", seq=2,
+                   stream="system", message=HELD)],
+    container="qwen2.5-14b-instruct_xpytorch_full_sft", workdir="/KTIP_Release_2.1.0/train/llm")
 
 
 # Three runs compared: the live one, the paused one it resumed (slower, lr 1e-5), the
@@ -264,6 +302,8 @@ class FrozenApi:
         self.token = "frozen"
 
     async def list_projects(self, **filters: str | None) -> list[ProjectSummary]:
+        if filters.get("owner") == "me":  # the frozen user is LL
+            return [p for p in PROJECTS if p.owner == "LL"]
         return list(PROJECTS)
 
     async def get_project(self, ref: str) -> Project:
@@ -275,13 +315,16 @@ class FrozenApi:
     async def get_run(self, project: str, run_id: str) -> RunDetail:
         if run_id == RUN_ID:
             return DETAIL
+        if run_id == WAITING.id:
+            return WAITING
         run = next(r for r in RUNS if r.id == run_id)
         return RunDetail(**{f: getattr(run, f) for f in run.__struct_fields__},
                          metrics={"loss": LOSSES[run_id]})
 
     async def logs(self, project: str, run_id: str, *, after: int = 0,
                    limit: int = 1000) -> LogPage:
-        entries = [e for e in LOGS if e.seq > after][:limit]
+        logs = WAITING.logs if run_id == WAITING.id else LOGS
+        entries = [e for e in logs if e.seq > after][:limit]
         return LogPage(run_id=run_id, entries=entries,
                        next_after=entries[-1].seq if entries else after, has_more=False)
 
@@ -293,6 +336,9 @@ class FrozenApi:
 
     async def gpus(self) -> GpuSnapshot:
         return self._gpus[-1]
+
+    async def queue(self) -> Queue:
+        return QUEUE
 
     async def compare(self, run_ids: list[str], *, keys: list[str] | None = None
                       ) -> Comparison:
@@ -339,4 +385,8 @@ class FrozenApi:
 
     async def resume(self, project: str, run_id: str, *, source_artifact_id: str | None = None,
                      start_command: str | None = None) -> RunDetail:
+        raise NotImplementedError
+
+    async def resume_with(self, project: str, run_id: str, request: ResumeRequest, *,
+                          source_artifact_id: str | None = None) -> RunDetail:
         raise NotImplementedError

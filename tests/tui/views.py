@@ -19,6 +19,7 @@ from tests.tui.frozen import (
     PROJECTS,
     RUN_ID,
     URL,
+    WAITING,
     FrozenApi,
     gpu_samples,
 )
@@ -29,6 +30,7 @@ from tui.refusal import Refusal
 from tui.screens.compare import CompareScreen
 from tui.screens.project import ProjectScreen
 from tui.screens.projects import ProjectsScreen
+from tui.screens.queue import QueueScreen
 from tui.screens.refused import RefusedScreen
 from tui.screens.run import RunScreen
 from tui.widgets import LogView
@@ -54,6 +56,15 @@ async def projects(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def projects_mine(pilot: Pilot[None]) -> None:
+    await projects(pilot)
+    await pilot.press("m")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.loaded
+                   and len(app.screen.projects) == 1, what="only my projects")
+    await settle(pilot)
+
+
 async def project(pilot: Pilot[None]) -> None:
     await projects(pilot)
     await pilot.press("enter")
@@ -74,6 +85,17 @@ async def run(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def run_waiting(pilot: Pilot[None]) -> None:
+    """A run waiting for GPUs, opened from the queue view."""
+    await queue(pilot)
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen)
+                   and app.screen.model is not None and app.screen.run_id == WAITING.id
+                   and bool(app.screen.query_one(LogView).entries), what="the waiting run")
+    await settle(pilot)
+
+
 async def compare(pilot: Pilot[None]) -> None:
     """Three runs marked in the project view (m, down, ...), then c."""
     await project(pilot)
@@ -91,6 +113,15 @@ async def gpus(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: app.gpu_snapshot is not None
                    and app.gpu_history.latest is app.gpu_snapshot, what="GPU samples")
     await pilot.press("g")
+    await settle(pilot)
+
+
+async def queue(pilot: Pilot[None]) -> None:
+    await projects(pilot)
+    await pilot.press("u")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen)
+                   and app.screen.queue is not None, what="the queue")
     await settle(pilot)
 
 
@@ -129,6 +160,7 @@ class View:
 _VIEWS: dict[str, View] = {
     "projects": View(projects),
     "projects-offline": View(offline),
+    "projects-mine": View(projects_mine),
     "refused-token": View(refused_token),
     "project": View(project),
     "project-edit": View(keys(project, "e")),
@@ -144,6 +176,9 @@ _VIEWS: dict[str, View] = {
     "project-marked": View(keys(project, "m", "down", "down", "m")),
     "gpus": View(gpus),
     "gpus-unavailable": View(gpus, no_gpu=True),
+    "queue": View(queue),
+    "run-waiting": View(run_waiting),
+    "run-waiting-details": View(keys(run_waiting, "4")),
 }
 # Every view at the default size, at the smallest terminal people use (80x24) and at a
 # large one (200x50).

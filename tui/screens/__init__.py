@@ -8,6 +8,7 @@ from .new_run import NewRunDialog
 from .project import ProjectScreen
 from .project_form import ProjectForm
 from .projects import ProjectsScreen
+from .queue import QueueScreen
 from .refused import RefusedScreen
 from .resume import ResumeDialog
 from .run import RunScreen
@@ -20,6 +21,7 @@ __all__ = [
     "ProjectForm",
     "ProjectScreen",
     "ProjectsScreen",
+    "QueueScreen",
     "RefusedScreen",
     "ResumeDialog",
     "RunScreen",

@@ -20,7 +20,7 @@ from ..remote import changes, fetch
 from ..widgets import Line, ProjectFields, RunsTable
 from .base import ViewScreen
 from .compare import CompareScreen
-from .new_run import NewRunDialog
+from .new_run import NOT_PLACED, NewRunDialog
 from .project_form import ProjectForm
 from .run import RunScreen
 
@@ -233,8 +233,10 @@ class ProjectScreen(ViewScreen):
             if run is not None:
                 self.app.push_screen(RunScreen(project.id, run.id, project.name))
 
-        self.app.push_screen(NewRunDialog(project.id, project.name, recent_commands(project)),
-                             started)
+        self.app.push_screen(NewRunDialog(
+            project.id, project.name, recent_commands(project), gpus=project.gpus,
+            empty_gpus=NOT_PLACED if project.gpus is None else f"the project's {project.gpus}"),
+            started)
 
     def action_edit(self) -> None:
         if self.project is None:

@@ -40,12 +40,15 @@ def matches(project: ProjectSummary, needle: str) -> bool:
 
 class ProjectsScreen(ViewScreen):
     GUIDE = ("Projects, newest first, updated live. / filters on name, description, "
-             "objective, owner, task type and tags; esc clears the filter.")
+             "objective, owner, task type and tags; esc clears the filter. m shows only "
+             "yours (the server's ?owner=me: owner is your user name), m again all.")
     BINDINGS = [
         Binding("enter", "open", "Open", priority=True),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("a", "show_archived(True)", "Show archived"),
         Binding("a", "show_archived(False)", "Hide archived"),
+        Binding("m", "mine(True)", "Mine"),
+        Binding("m", "mine(False)", "All"),
         Binding("n", "new_project", "New"),
     ]
 
@@ -63,6 +66,7 @@ class ProjectsScreen(ViewScreen):
         super().__init__()
         self.projects: dict[str, ProjectSummary] = {}
         self.show_archived = False
+        self.mine = False  # only the caller's projects (GET /projects?owner=me)
         self.loaded = False  # until then, an empty table would read as "no projects"
 
 
@@ -84,7 +88,9 @@ class ProjectsScreen(ViewScreen):
     # -- data -----------------------------------------------------------------------
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _load(self) -> None:
-        projects = await fetch(self.tapp.link, self.tapp.api.list_projects)
+        api = self.tapp.api
+        projects = await fetch(self.tapp.link, lambda: api.list_projects(
+            owner="me" if self.mine else None))
         self.post_message(self.Loaded(projects))
 
     @work(exclusive=True, group="changes", exit_on_error=False)
@@ -93,7 +99,9 @@ class ProjectsScreen(ViewScreen):
             self._on_change(event)
 
     def _on_change(self, event: ServerEvent) -> None:
-        if event.event in ("project.created", "project.updated"):
+        if event.event in ("project.created", "project.updated") and self.mine:
+            self._load()  # only the server knows whose it is now (owner=me)
+        elif event.event in ("project.created", "project.updated"):
             self.post_message(self.Changed(msgspec.convert(event.data, ProjectSummary)))
         elif event.event == "reset":  # connected, or back after a restart: fetch it all
             self._load()
@@ -134,8 +142,11 @@ class ProjectsScreen(ViewScreen):
         self.query_one(ProjectsTable).show(shown, self.tapp.now())
         archived = sum(p.status == "archived" for p in self.projects.values())
         summary = f" {len(shown)} of {len(self.projects)} projects"
+        if self.mine:
+            summary = f" {len(shown)} of your {len(self.projects)} projects (m shows all)"
         if not self.projects:
-            summary = " No projects yet: n creates one."
+            summary = (" No project of yours (m shows all)." if self.mine
+                       else " No projects yet: n creates one.")
         if archived:
             summary += (" · archived shown" if self.show_archived
                         else f" · {archived} archived hidden (a shows)")
@@ -169,7 +180,17 @@ class ProjectsScreen(ViewScreen):
             return bool(field.value) or field.has_focus
         if action == "show_archived":  # one of the two "a" keys: the one that changes it
             return parameters != (self.show_archived,)
+        if action == "mine":
+            return parameters != (self.mine,)
         return super().check_action(action, parameters)
+
+    def action_mine(self, mine: bool) -> None:
+        self.mine = mine
+        self.loaded = False  # the other list until the server answers: say so
+        self.query_one("#projects-summary", Line).set(
+            " Loading your projects…" if mine else " Loading all projects…")
+        self._load()
+        self.refresh_bindings()
 
     def action_show_archived(self, show: bool) -> None:
         self.show_archived = show

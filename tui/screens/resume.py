@@ -1,4 +1,4 @@
-"""Resume a run from a chosen checkpoint, as a new run."""
+"""Resume a run from a chosen checkpoint, as a new run: its command, GPUs and priority."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from common.models import Artifact, RunDetail
+from common.models import Artifact, ResumeRequest, RunDetail
 
+from ..widgets import PlacementFields
 from .dialog import Dialog
 
 __all__ = ["ResumeDialog"]
@@ -33,6 +34,9 @@ class ResumeDialog(Dialog[RunDetail]):
                          classes="dialog-text")
             yield Label("Start command (empty: the run's own)")
             yield Input(self.run.start_command, id="command", select_on_focus=False)
+            yield PlacementFields(gpus=self.run.gpus, priority=self.run.priority,
+                                  empty_gpus="as the run" if self.run.gpus is not None
+                                  else "not placed")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", id="confirm", variant="primary")
                 yield Button("Back", id="back")
@@ -44,22 +48,29 @@ class ResumeDialog(Dialog[RunDetail]):
         field.cursor_position = 0
 
     @on(Button.Pressed, "#confirm")
-    @on(Input.Submitted, "#command")
+    @on(Input.Submitted, "#command, #gpus, #priority")
     def _confirm(self) -> None:
+        command = self.query_one("#command", Input).value.strip()
+        try:
+            gpus, priority = self.query_one(PlacementFields).values()
+            request = ResumeRequest(
+                start_command=command if command and command != self.run.start_command
+                else None, gpus=gpus, priority=priority)
+        except ValueError as error:  # nothing is sent
+            self.notify(str(error), severity="warning")
+            return
         self.query_one("#confirm", Button).disabled = True
-        self._resume(self.query_one("#command", Input).value.strip())
+        self._resume(request)
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
         self.dismiss(None)
 
     @work(exclusive=True, exit_on_error=False)
-    async def _resume(self, command: str) -> None:
+    async def _resume(self, request: ResumeRequest) -> None:
         try:
-            run = await self.tapp.api.resume(
-                self.project_id, self.run.id, source_artifact_id=self.checkpoint.id,
-                start_command=command if command and command != self.run.start_command
-                else None)
+            run = await self.tapp.api.resume_with(self.project_id, self.run.id, request,
+                                                  source_artifact_id=self.checkpoint.id)
         finally:
             self.query_one("#confirm", Button).disabled = False
         self.notify(f"Resumed as {run.id} from {self.checkpoint.name}")

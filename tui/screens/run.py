@@ -3,6 +3,7 @@ its GPUs; cancel or pause it, resume it from a checkpoint, relaunch it."""
 
 from __future__ import annotations
 
+import msgspec
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,9 +12,9 @@ from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
 from common.client import ServerEvent
-from common.models import GpuSnapshot, MetricSeries, RunDetail
+from common.models import GpuSnapshot, MetricSeries, Queue, RunDetail
 
-from ..remote import fetch, follow
+from ..remote import changes, fetch, follow
 from ..run_model import RunModel, chart_keys
 from ..widgets import (
     ArtifactsTable,
@@ -65,6 +66,11 @@ class RunScreen(RunActions):
         def __init__(self, event: ServerEvent) -> None:
             super().__init__()
             self.event = event
+
+    class QueueChanged(Message):
+        def __init__(self, queue: Queue) -> None:
+            super().__init__()
+            self.queue = queue
 
     class Refreshed(Message):
         """A fresh detail: after the run ended, or a stop request came back."""
@@ -129,6 +135,18 @@ class RunScreen(RunActions):
         final = await fetch(link, lambda: api.get_run(project, run))
         self.post_message(self.Refreshed(final))
 
+    @work(exclusive=True, group="queue", exit_on_error=False)
+    async def _follow_queue(self) -> None:
+        """While the run waits for GPUs: its place and reason, from the queue events."""
+        api, link = self.tapp.api, self.tapp.link
+        async for event in changes(link, api):
+            if self.model is None or self.model.detail.status != "pending":
+                return
+            if event.event == "queue":
+                self.post_message(self.QueueChanged(msgspec.convert(event.data, Queue)))
+            elif event.event == "reset":
+                self.post_message(self.QueueChanged(await fetch(link, api.queue)))
+
     async def _series(self, key: str) -> dict[str, list[tuple[int, float]]]:
         api = self.tapp.api
         points: list[tuple[int, float]] = []
@@ -150,6 +168,14 @@ class RunScreen(RunActions):
         self.query_one(LogView).reset(self.model.lines)
         self._draw_all()
         self.refresh_bindings()  # cancel/pause or resume/relaunch, now that it is known
+        if self.model.detail.status == "pending":
+            self._follow_queue()
+
+    @on(QueueChanged)
+    def _queue_changed(self, message: QueueChanged) -> None:
+        if self.model is not None and self.model.apply_queue(message.queue):
+            self._draw_header()
+            self._draw_details()
 
     @on(Event)
     def _event(self, message: Event) -> None:
@@ -157,7 +183,17 @@ class RunScreen(RunActions):
             return
         if not self._dirty:
             self.set_timer(REDRAW_EVERY, self._redraw_changed)
+        was_pending = self.model.detail.status == "pending"
         self._dirty |= self.model.apply(message.event) or {"nothing"}
+        if was_pending and self.model.detail.status != "pending":
+            self.workers.cancel_group(self, "queue")  # no longer waiting: close the stream
+            self._started()  # its start time and the GPUs it was given
+
+    @work(exclusive=True, group="started", exit_on_error=False)
+    async def _started(self) -> None:
+        api, project, run = self.tapp.api, self.project_id, self.run_id
+        self.post_message(self.Refreshed(await fetch(self.tapp.link,
+                                                     lambda: api.get_run(project, run))))
 
     def _redraw_changed(self) -> None:
         """Draw what the events since the last call changed: a busy stream costs a few

@@ -183,6 +183,8 @@ class RunActions(ViewScreen):
     def action_relaunch(self) -> None:
         if self.model is None:
             return
+        run = self.model.detail
         self.app.push_screen(NewRunDialog(self.project_id, self.project_name,
-                                          [self.model.detail.start_command],
-                                          title="Relaunch"), self._open_run)
+                                          [run.start_command], title="Relaunch",
+                                          gpus=run.gpus, priority=run.priority),
+                             self._open_run)

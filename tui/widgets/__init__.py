@@ -9,8 +9,10 @@ from .gpu_card import GpuCard
 from .line import Line
 from .log_view import LogView
 from .metrics_panel import MetricsPanel
+from .placement_fields import PlacementFields
 from .project_fields import ProjectFields
 from .projects_table import ProjectsTable
+from .queue_table import QueueTable
 from .run_details import RunDetails
 from .run_gpu import RunGpuPanel
 from .run_header import RunHeader
@@ -25,8 +27,10 @@ __all__ = [
     "LineChart",
     "LogView",
     "MetricsPanel",
+    "PlacementFields",
     "ProjectFields",
     "ProjectsTable",
+    "QueueTable",
     "RunDetails",
     "RunGpuPanel",
     "RunHeader",

@@ -1,11 +1,12 @@
-"""One GPU, nvitop-style: utilisation and memory bars with history, heat, power, runs."""
+"""One GPU, nvitop-style: utilisation and memory bars with history, heat, power, the run
+the queue gave it to, the runs and outside processes using it."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
-from common.models import GpuDevice
+from common.models import GpuDevice, GpuHolder
 
 from ..drawing import bar, sparkline
 from ..format import size
@@ -36,10 +37,12 @@ class GpuCard(Widget):
         self.util_history: list[float | None] = []
         self.memory_history: list[float | None] = []
         self.project_names: dict[str, str] = {}
+        self.holder: GpuHolder | None = None  # from GET /queue: its run, outside processes
 
     def show(self, device: GpuDevice, util_history: list[float | None],
-             memory_history: list[float | None], project_names: dict[str, str]) -> None:
-        self.device = device
+             memory_history: list[float | None], project_names: dict[str, str],
+             holder: GpuHolder | None = None) -> None:
+        self.device, self.holder = device, holder
         self.util_history, self.memory_history = util_history, memory_history
         self.project_names = project_names
         self.refresh()  # always four lines: no new layout needed
@@ -81,12 +84,32 @@ class GpuCard(Widget):
             f" {value:<19} ", (sparkline(history, history_width, high=100.0), "cyan"))
 
     def _processes(self, width: int) -> Text:
-        if not self.device.processes:
-            return Text("  no processes", style="dim")
+        holder = self.holder
+        foreign = holder.foreign if holder else []
+        # The queue names the processes outside Trainyard that keep runs off this GPU
+        # (with their names): those are shown from there, the sampler's bare pids not.
+        processes = [p for p in self.device.processes
+                     if p.run_id or not any(f.startswith(f"pid {p.pid} ") for f in foreign)]
         out = Text("  ")
-        for index, proc in enumerate(self.device.processes):
-            if index:
+        if holder is not None and holder.run_id:
+            out.append("given to ", style="dim")
+            out.append(holder.run_id, style="bold green")
+            out.append(self._project_of(holder.run_id))
+        elif holder is not None and not holder.readable:
+            out.append("unreadable: not handed out", style="yellow")
+        for found in foreign:
+            if out.cell_len > 2:
                 out.append(" · ", style="dim")
+            out.append(f"outside Trainyard: {found}", style="yellow")
+        if not processes and out.cell_len == 2:
+            return Text("  free · no processes" if holder is not None else "  no processes",
+                        style="dim")
+        for proc in processes:
+            if out.cell_len > 2:
+                out.append(" · ", style="dim")
+            if proc.run_id and holder is not None and proc.run_id == holder.run_id:
+                out.append(f"pid {proc.pid} {size(proc.used_memory)}", style="dim")
+                continue
             if proc.run_id:
                 out.append(proc.run_id, style="bold")
                 project = self.project_names.get(proc.project_id or "", proc.project_id)
@@ -97,3 +120,9 @@ class GpuCard(Widget):
             out.append(f" pid {proc.pid} {size(proc.used_memory)}", style="dim")
         out.truncate(width, overflow="ellipsis")
         return out
+
+    def _project_of(self, run_id: str) -> str:
+        for proc in self.device.processes:
+            if proc.run_id == run_id and proc.project_id:
+                return f" ({self.project_names.get(proc.project_id, proc.project_id)})"
+        return ""

@@ -35,9 +35,14 @@ class RunDetails(Static):
             ("output dir", run.output_dir or "—"), ("GPUs", _gpus(run)),
             ("parent run", run.parent_run_id or "—"),
             ("resumed from", run.resume_source_artifact_id or "—"),
+            ("created by", run.created_by or "—"),
+            ("stop asked by", run.stop_requested_by or "—"),
             ("created", at(run.created_at)), ("started", at(run.started_at)),
             ("completed", at(run.completed_at)),
         ]
+        if run.stalled_since is not None:
+            rows.insert(4, ("stalled", f"since {at(run.stalled_since)}: no log line nor "
+                                       "progress since then (it is not stopped)"))
         rows += [(f"env {key}", value) for key, value in sorted(run.env.items())]
         # Two columns: a long value wraps under itself, not under the labels.
         grid = Table.grid(padding=(0, 1))

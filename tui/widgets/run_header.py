@@ -1,4 +1,5 @@
-"""Two lines atop the run view: status and timing, then progress with step, rate and ETA."""
+"""Two lines atop the run view: status and timing, then progress with step, rate and ETA
+(or, while the run waits for GPUs, its place in the queue and why it waits)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,18 @@ class RunHeader(Widget):
         top = status_text(run.status)
         if self.stopping:
             top.append(f" ({self.stopping}…)", style="bold yellow")
-        top.append(f"  started {ago(run.started_at, now)}", style="dim")
+        if run.status == "pending" and run.queue_position is not None:
+            top.append(f"  #{run.queue_position} in the GPU queue", style="bold yellow")
+            top.append(f" · waiting {duration((now - run.created_at).total_seconds())}"
+                       f" · asks {run.gpus} GPU{'s' if run.gpus != 1 else ''}, priority "
+                       f"{run.priority}", style="dim")
+            return Text.assemble(top, "\n", Text(clip(run.pending_reason or "", width - 2),
+                                                 style="italic"))
+        if run.stalled_since is not None and run.status == "running":
+            silent = duration((now - run.stalled_since).total_seconds())
+            top.append(f" ⚠ stalled {silent}", style="bold yellow")
+        by = f"  by {run.created_by} ·" if run.created_by else " "
+        top.append(f"{by} started {ago(run.started_at, now)}", style="dim")
         top.append(f" · ran {duration(run_elapsed(run, now))}", style="dim")
         if run.exit_code is not None:
             top.append(f" · exit {run.exit_code}", style="dim")

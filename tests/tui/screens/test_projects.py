@@ -108,3 +108,32 @@ async def test_the_form_uses_what_was_typed_and_says_why_it_is_refused(
                                    "'padded'?)")
         assert isinstance(app.screen, ProjectForm)
     assert await client.list_projects() == []
+
+
+async def test_mine_lists_only_the_callers_projects_live(
+        shared_server: Server, shared_client: TrainyardClient, project_name: str) -> None:
+    # The test token is user "admin": owner "admin" is theirs, any other owner is not.
+    await shared_client.create_project(project_body(f"{project_name}-mine", owner="admin"))
+    await shared_client.create_project(project_body(f"{project_name}-theirs", owner="ZH"))
+    app = live_app(shared_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(pilot, f"{project_name}-theirs")
+        assert "m Mine" in screen_text(pilot)  # the key, in the footer
+        await pilot.press("m")
+        await wait_for_text(pilot, "of your")
+        text = screen_text(pilot)
+        assert f"{project_name}-mine" in text and f"{project_name}-theirs" not in text
+        assert "m All" in text
+        screen = app.screen
+        assert isinstance(screen, ProjectsScreen)
+        assert all(p.owner == "admin" for p in screen.projects.values())
+
+        # Live: a project of mine appears, one of someone else's does not.
+        await shared_client.create_project(project_body(f"{project_name}-new", owner="admin"))
+        await shared_client.create_project(project_body(f"{project_name}-other", owner="KM"))
+        await wait_for_text(pilot, f"{project_name}-new")
+        assert f"{project_name}-other" not in screen_text(pilot)
+
+        await pilot.press("m")
+        await wait_for_text(pilot, f"{project_name}-other")
+        assert f"{project_name}-theirs" in screen_text(pilot)
