@@ -68,6 +68,7 @@ class GpuQueue:
         self._task: asyncio.Task[None] | None = None
         self._waiting: dict[str, tuple[int, str]] = {}
         self._encoded: bytes | None = None  # GET /queue, until the queue changes
+        self._holders: tuple[object, ...] = ()
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -111,12 +112,17 @@ class GpuQueue:
     # -- placing ----------------------------------------------------------------------
     async def schedule(self) -> None:
         queued = await self.runs.queued()
-        if not queued and not self._waiting:
-            return
         snapshot = self.snapshot()
         devices = {d.index: d for d in snapshot.gpus} if snapshot.available else {}
         held = await self.runs.held_gpus()
         foreign = {i: found for i, d in devices.items() if (found := self._foreign(d))}
+        # Who holds what: when it changes (a run ended, an outside process came or went),
+        # GET /queue and its event change too, even with no run waiting.
+        holders = (tuple(sorted(held.items())),
+                   tuple(sorted((i, tuple(p.pid for p in devices[i].processes))
+                                for i in foreign)))
+        if not queued and not self._waiting and holders == self._holders:
+            return
         free = [i for i in sorted(devices) if i not in held and i not in foreign]
         now = datetime.now(UTC)
         waiting: list[RunRow] = []
@@ -144,8 +150,9 @@ class GpuQueue:
                    if self._waiting.get(run_id) != now_]
         if changed:
             await self.runs.set_waiting(changed)
-        if placed or reasons != self._waiting:
+        if placed or reasons != self._waiting or holders != self._holders:
             self._waiting = reasons
+            self._holders = holders
             self._encoded = msgspec.json.encode(await self.view())
             self.changes.publish("queue", self._encoded)
 

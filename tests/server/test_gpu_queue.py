@@ -267,3 +267,24 @@ async def test_a_run_on_a_gpu_it_was_not_given_is_flagged(tmp_path: Path,
             await api.cancel("stray", run.id, grace_seconds=1)
     finally:
         found.stop()
+
+
+async def test_gpus_of_an_ended_run_show_free_with_no_run_waiting(tmp_path: Path,
+                                                                  workspace: Path) -> None:
+    found = start_core("local", tmp_path, workspace, _env(eight_gpus(tmp_path / "8.jsonl")))
+    try:
+        async with found.server.client() as api:
+            await _gpus_seen(api)
+            await api.create_project(project_body("freed"))
+            run = await api.start_run("freed", RunCreate("sleep 1", gpus=2))
+            await wait_for_status(api, "freed", run.id, RUNNING)
+
+            async def holders() -> set[str]:
+                body = (await api.http.get("/queue")).json()
+                return {g["run_id"] for g in body["gpus"] if g["run_id"]}
+
+            await wait_until(lambda: _is(holders(), {run.id}), what="the run holding GPUs")
+            await wait_for_status(api, "freed", run.id, {"completed"})
+            await wait_until(lambda: _is(holders(), set()), what="its GPUs free again")
+    finally:
+        found.stop()

@@ -137,9 +137,6 @@ async def test_gpu_view_says_which_run_holds_each_gpu(gpu_server: Server,
         await _stop_all(api, "queue-gpus", started)
 
 
-@pytest.mark.xfail(strict=True, reason="server: with no run queued, GpuQueue.schedule() "
-                   "returns before refreshing GET /queue, which keeps showing the GPUs of a "
-                   "run that ended (server/services/gpu_queue.py; not the TUI's to fix)")
 async def test_gpu_view_frees_the_gpus_of_a_run_that_ended(gpu_server: Server,
                                                            api: TrainyardClient) -> None:
     await api.create_project(project_body("queue-free", gpus=4))
