@@ -50,7 +50,8 @@ ensure_munge() {
   [[ -f /etc/munge/munge.key ]] || mungekey -c
   chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge; chown munge:munge /run/munge
-  su -s /bin/sh munge -c /usr/sbin/munged
+  # 9>&-: daemons must not inherit up's lock, or the next `up` waits on it forever.
+  su -s /bin/sh munge -c /usr/sbin/munged 9>&-
   say "munged started"
 }
 
@@ -95,12 +96,12 @@ EOF
 
 start_ctld() {
   ctld_pid >/dev/null && return 0
-  /usr/sbin/slurmctld -f "$CONF" </dev/null >>"$S/log/slurmctld.out" 2>&1
+  /usr/sbin/slurmctld -f "$CONF" </dev/null >>"$S/log/slurmctld.out" 2>&1 9>&-
 }
 
 start_slurmd() {
   slurmd_pid >/dev/null && return 0
-  /usr/sbin/slurmd -f "$CONF" </dev/null >>"$S/log/slurmd.out" 2>&1
+  /usr/sbin/slurmd -f "$CONF" </dev/null >>"$S/log/slurmd.out" 2>&1 9>&-
 }
 
 wait_idle() {
