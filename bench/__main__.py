@@ -20,11 +20,9 @@ import asyncio
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Awaitable
-from pathlib import Path
 from typing import TypeVar
 
 from common.client import TrainyardClient
@@ -46,6 +44,7 @@ from . import (
 )
 from .machine import header_lines, load_average, machine_busy
 from .servers import Process, Workspace, kill_runs, start_trainyard
+from .standalone import temp_workspace
 from .table import Row, render
 
 T = TypeVar("T")
@@ -121,18 +120,13 @@ async def _all(ws: Workspace, server: Process, token: str) -> list[Row]:
     return rows
 
 
-def _workspace() -> Workspace:
-    return Workspace(Path(tempfile.mkdtemp(prefix="trainyard-bench-", dir="/tmp")).resolve()
-                     ).create()
-
-
 async def main() -> int:
     task = asyncio.current_task()
     assert task is not None
     interrupt.install(task)  # Ctrl-C and SIGTERM unwind through the finally blocks below
     busy_before = machine_busy(1.0)
     started = time.perf_counter()
-    ws = _workspace()
+    ws = temp_workspace()
     token = "bench-" + secrets.token_hex(16)
     server: Process | None = None
     try:

@@ -156,51 +156,7 @@ async def measure(ws: Workspace, server: Process, client: TrainyardClient, proje
     ]
 
 
-def _workspace() -> Workspace:
-    import tempfile
-    from pathlib import Path
-
-    return Workspace(Path(tempfile.mkdtemp(prefix="trainyard-bench-", dir="/tmp")).resolve()
-                     ).create()
-
-
-async def _standalone() -> int:
-    """``python -m bench.slow_clients``: these rows only, on a server of their own."""
-    import secrets
-    import shutil
-
-    from .http_load import seed_projects
-    from .machine import header_lines, load_average, machine_busy
-    from .servers import kill_runs, start_trainyard
-    from .table import render
-
-    task = asyncio.current_task()
-    assert task is not None
-    interrupt.install(task)
-    busy = machine_busy(1.0)
-    ws = _workspace()
-    token = "bench-" + secrets.token_hex(16)
-    server: Process | None = None
-    try:
-        server = start_trainyard(ws, token)
-        async with TrainyardClient(server.url, token) as client:
-            project = await seed_projects(client)
-            rows = await measure(ws, server, client, project, token)
-    finally:
-        if server is not None:
-            server.stop()
-        kill_runs(ws)
-        shutil.rmtree(ws.root, ignore_errors=True)
-    print("\n".join(header_lines()))
-    print(f"other load: CPUs {busy:.0f}% busy in the second before; load average at the "
-          f"end {load_average()}")
-    print()
-    print(render(rows))
-    return 0
-
-
 if __name__ == "__main__":
-    try:
-        raise SystemExit(asyncio.run(_standalone()))
-    except (KeyboardInterrupt, asyncio.CancelledError, interrupt.Interrupted):
-        raise SystemExit(130) from None
+    from .standalone import run, with_server
+
+    run(with_server(measure))

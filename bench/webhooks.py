@@ -86,17 +86,6 @@ async def measure(ws: Workspace, token: str) -> list[Row]:
 
 
 if __name__ == "__main__":
-    import secrets
-    import shutil
-    import tempfile
-    from pathlib import Path
+    from .standalone import run, with_workspace
 
-    async def _standalone() -> None:
-        root = Workspace(Path(tempfile.mkdtemp(prefix="trainyard-bench-", dir="/tmp")))
-        try:
-            for row in await measure(root, "bench-" + secrets.token_hex(8)):
-                print(row)
-        finally:
-            shutil.rmtree(root.root, ignore_errors=True)
-
-    asyncio.run(_standalone())
+    run(with_workspace(measure))
