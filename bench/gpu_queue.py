@@ -21,6 +21,7 @@ from tests.gpu_replay import eight_gpus
 
 from .http_load import run_wrk
 from .servers import DATASET, TRAINING_YAML, Workspace, start_trainyard
+from .stats import percentile
 from .table import Row
 
 __all__ = ["measure"]
@@ -30,10 +31,6 @@ HANDOVERS = 50
 TARGET_P99_MS = 500.0
 WRK_SECONDS = 5
 
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(ws: Workspace, token: str) -> list[Row]:
@@ -58,7 +55,7 @@ async def measure(ws: Workspace, token: str) -> list[Row]:
             waiting = len((await client.http.get("/queue")).json()["runs"])
     finally:
         server.stop()
-    p50, p99 = _p(gaps, 0.5), _p(gaps, 0.99)
+    p50, p99 = percentile(gaps, 0.5), percentile(gaps, 0.99)
     return [
         Row(f"GPU queue, {QUEUED:,} runs waiting: a run's exit -> the next queued run "
             f"started, p50 / p99 over {len(gaps)} handovers (poll interval 0.2 s)",

@@ -23,6 +23,7 @@ from common.models import ProjectCreate, RunCreate
 
 from . import tui_responsiveness as row
 from .servers import DATASET, TRAINING_YAML, Workspace, kill_runs, start_trainyard
+from .stats import percentile
 
 TOP = 30
 
@@ -47,8 +48,8 @@ async def main() -> None:
         server.stop()
         kill_runs(ws)
         shutil.rmtree(ws.root, ignore_errors=True)
-    print(f"key response p50 / p99: {statistics.median(keys):.0f} / {row._p(keys, 0.99):.0f} "
-          f"ms; event-loop lag p99: {row._p(lag, 0.99):.0f} ms (under the profiler)")
+    print(f"key response p50 / p99: {statistics.median(keys):.0f} / {percentile(keys, 0.99):.0f} "
+          f"ms; event-loop lag p99: {percentile(lag, 0.99):.0f} ms (under the profiler)")
     stats = pstats.Stats(profile, stream=sys.stdout)
     stats.sort_stats("cumulative").print_stats(TOP)
     stats.sort_stats("tottime").print_stats(TOP)

@@ -22,6 +22,7 @@ from common.client import TrainyardClient
 from common.models import ProjectCreate, RunCreate
 
 from .servers import DATASET, TRAINING_YAML, Workspace, start_trainyard
+from .stats import percentile
 from .table import Row
 
 __all__ = ["measure"]
@@ -32,10 +33,6 @@ TARGET_START_S = 2.0  # Slurm's own scheduling is most of it
 TARGET_CANCEL_S = 2.0
 ENV = {**os.environ, "SLURM_CONF": SLURM_CONF}
 
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _slurm(*argv: str) -> str:
@@ -83,10 +80,10 @@ async def _trainyard(client: TrainyardClient) -> tuple[list[float], list[float]]
 
 def _row(what: str, ours: list[float], bare: list[float], target: float) -> Row:
     return Row(f"Slurm: {what} (p50 / p90 of {RUNS}, one at a time)",
-               f"{_p(ours, 0.5):.2f} / {_p(ours, 0.9):.2f} s",
-               f"bare Slurm {_p(bare, 0.5):.2f} / {_p(bare, 0.9):.2f} s",
-               f"{_p(ours, 0.5) / max(_p(bare, 0.5), 1e-3):.1f}x",
-               f"p90 < {target:g} s", _p(ours, 0.9) < target)
+               f"{percentile(ours, 0.5):.2f} / {percentile(ours, 0.9):.2f} s",
+               f"bare Slurm {percentile(bare, 0.5):.2f} / {percentile(bare, 0.9):.2f} s",
+               f"{percentile(ours, 0.5) / max(percentile(bare, 0.5), 1e-3):.1f}x",
+               f"p90 < {target:g} s", percentile(ours, 0.9) < target)
 
 
 def _cluster_answers() -> bool:

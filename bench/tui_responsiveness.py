@@ -24,6 +24,7 @@ from tui.app import TrainyardApp
 from tui.screens.run import RunScreen
 
 from .servers import Process
+from .stats import percentile
 from .table import Row
 
 __all__ = ["measure"]
@@ -43,10 +44,6 @@ FIREHOSE = (
 )
 QUIET = "sleep 60"
 
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _loop_lag(stop: asyncio.Event, out: list[float]) -> None:
@@ -98,14 +95,14 @@ async def measure(server: Process, client: TrainyardClient, token: str,
     quiet_keys, quiet_lag = await _view_of(server, client, token, project, QUIET)
     busy_keys, busy_lag = await _view_of(server, client, token, project, FIREHOSE)
     label = f"TUI run view while the run prints {LINES_PER_SECOND:,} lines/s"
-    key_p99, lag_p99 = _p(busy_keys, 0.99), _p(busy_lag, 0.99)
+    key_p99, lag_p99 = percentile(busy_keys, 0.99), percentile(busy_lag, 0.99)
     return [
         Row(f"{label}: key response p50 / p99 ({PRESSES} tab switches)",
             f"{statistics.median(busy_keys):.0f} / {key_p99:.0f} ms",
-            f"{statistics.median(quiet_keys):.0f} / {_p(quiet_keys, 0.99):.0f} ms "
-            "(a quiet run)", f"{key_p99 / max(_p(quiet_keys, 0.99), 1):.1f}×",
+            f"{statistics.median(quiet_keys):.0f} / {percentile(quiet_keys, 0.99):.0f} ms "
+            "(a quiet run)", f"{key_p99 / max(percentile(quiet_keys, 0.99), 1):.1f}×",
             f"p99 < {KEY_P99_TARGET_MS} ms", key_p99 < KEY_P99_TARGET_MS),
         Row(f"{label}: event-loop lag p99 (20 ms timer)", f"{lag_p99:.0f} ms",
-            f"{_p(quiet_lag, 0.99):.0f} ms (a quiet run)", "—",
+            f"{percentile(quiet_lag, 0.99):.0f} ms (a quiet run)", "—",
             f"p99 < {LAG_P99_TARGET_MS} ms", lag_p99 < LAG_P99_TARGET_MS),
     ]

@@ -20,6 +20,7 @@ from tests.conftest import free_port
 from tests.server.receiver import Receiver
 
 from .servers import DATASET, TRAINING_YAML, Workspace, start_trainyard
+from .stats import percentile
 from .table import Row
 
 __all__ = ["measure"]
@@ -28,10 +29,6 @@ RUNS = 60
 AT_ONCE = 6
 TARGET_P99_MS = 1000.0
 
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _latencies(ws: Workspace, token: str, name: str, broken: bool) -> list[float]:
@@ -74,8 +71,8 @@ async def _latencies(ws: Workspace, token: str, name: str, broken: bool) -> list
 async def measure(ws: Workspace, token: str) -> list[Row]:
     with_broken = await _latencies(ws, token, "hooks-broken", broken=True)
     alone = await _latencies(ws, token, "hooks-alone", broken=False)
-    p50, p99 = _p(with_broken, 0.5), _p(with_broken, 0.99)
-    ref50, ref99 = _p(alone, 0.5), _p(alone, 0.99)
+    p50, p99 = percentile(with_broken, 0.5), percentile(with_broken, 0.99)
+    ref50, ref99 = percentile(alone, 0.5), percentile(alone, 0.99)
     return [Row(
         f"webhook: a run's end -> its `run.completed` notice at a live endpoint, with a dead "
         f"and a hung endpoint beside it, p50 / p99 over {len(with_broken)} runs "
