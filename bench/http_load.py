@@ -127,3 +127,10 @@ async def measure(ws: Workspace, server: Process, client: TrainyardClient,
     finally:
         bare.stop()
     return _rows(ours, theirs)
+
+
+if __name__ == "__main__":
+    from .standalone import run, with_server
+
+    run(with_server(lambda ws, server, client, _project, token:
+                    measure(ws, server, client, token)))

@@ -99,3 +99,9 @@ async def measure(ws: Workspace, token: str) -> Row:
                f"{median:.2f} ms (p95 {_p95(scrapes):.2f} ms, {len(body):,} bytes)",
                f"{floor:.2f} ms (GET /healthz, same server)", f"{median / floor:.1f}x",
                f"< {TARGET_MS:g} ms", median < TARGET_MS)
+
+
+if __name__ == "__main__":
+    from .standalone import run, with_workspace
+
+    run(with_workspace(measure))

@@ -78,3 +78,9 @@ async def measure(ws: Workspace, token: str) -> Row:
                "5.25 s and 4 tracebacks before the streams listened for the stop",
                "—", f"< {TARGET_SECONDS:g} s, all told, no ERROR",
                took < TARGET_SECONDS and told == CLIENTS and errors == 0)
+
+
+if __name__ == "__main__":
+    from .standalone import run, with_workspace
+
+    run(with_workspace(measure))

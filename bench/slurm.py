@@ -107,3 +107,9 @@ async def measure(ws: Workspace, token: str) -> list[Row]:
         server.stop()
     return [_row("submission -> running", starts, bare_starts, TARGET_START_S),
             _row("cancel -> ended", cancels, bare_cancels, TARGET_CANCEL_S)]
+
+
+if __name__ == "__main__":
+    from .standalone import run, with_workspace
+
+    run(with_workspace(measure))
