@@ -18,7 +18,7 @@ from common.models import RunCreate
 
 from . import interrupt
 from .machine import CpuMeter, rss_mib
-from .servers import Process
+from .servers import Process, own_output_dir
 from .table import Row
 
 __all__ = ["IdleFigure", "idle_rows", "measure_idle", "with_live_runs"]
@@ -47,7 +47,8 @@ async def measure_idle(server: Process, seconds: float = SECONDS) -> IdleFigure:
 async def _launch(client: TrainyardClient, project: str, ids: list[str]) -> None:
     for _ in range(LIVE):
         interrupt.check()
-        run = await client.start_run(project, RunCreate(start_command="sleep 600"))
+        run = await client.start_run(project, RunCreate(start_command="sleep 600",
+                                                        output_dir=own_output_dir()))
         ids.append(run.id)
 
 

@@ -29,7 +29,7 @@ from common.models import LogEntry, RunCreate
 
 from . import interrupt
 from .machine import CpuMeter
-from .servers import Process, Workspace
+from .servers import Process, Workspace, own_output_dir
 from .table import Row
 
 __all__ = ["LINES", "measure"]
@@ -163,7 +163,8 @@ async def run_trainyard(ws: Workspace, server: Process, client: TrainyardClient,
     command = f"{shlex.quote(sys.executable)} -c {shlex.quote(_PRINTER)}"
     meter = CpuMeter(server.pid).start()
     t0 = time.perf_counter()
-    run = await client.start_run(project, RunCreate(start_command=command))
+    run = await client.start_run(project, RunCreate(start_command=command,
+                                                    output_dir=own_output_dir()))
     log_file = ws.data_dir / "runs" / run.id / "stdout.log"
     poller = _Poller(client, project, run.id, log_file, t0)
     await poller.last_line(await poller.first_seq() + LINES - 1)

@@ -20,7 +20,15 @@ from common.client import TrainyardClient
 from common.models import ProjectCreate, RunCreate
 
 from . import interrupt
-from .servers import DATASET, REPO, TRAINING_YAML, Process, Workspace, start_trainyard
+from .servers import (
+    DATASET,
+    REPO,
+    TRAINING_YAML,
+    Process,
+    Workspace,
+    own_output_dir,
+    start_trainyard,
+)
 from .table import Row
 
 __all__ = ["measure"]
@@ -82,7 +90,8 @@ async def measure(ws: Workspace, token: str) -> Row:
                 dataset_name=DATASET, training_yaml_name=TRAINING_YAML))
             for _ in range(LIVE):
                 interrupt.check()
-                ids.append((await client.start_run(project.id, RunCreate(COMMAND))).id)
+                ids.append((await client.start_run(project.id, RunCreate(
+                    COMMAND, output_dir=own_output_dir()))).id)
             await asyncio.sleep(3.0)  # the runs' lines read, the sampler through a few samples
             scrapes, health, body = await _scrape(server, token)
             if body.count("trainyard_run_loss{") != LIVE or \

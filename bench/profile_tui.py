@@ -22,7 +22,7 @@ from common.client import TrainyardClient
 from common.models import ProjectCreate, RunCreate
 
 from . import tui_responsiveness as row
-from .servers import DATASET, TRAINING_YAML, Workspace, kill_runs, start_trainyard
+from .servers import DATASET, TRAINING_YAML, Workspace, kill_runs, own_output_dir, start_trainyard
 from .stats import percentile
 
 TOP = 30
@@ -37,7 +37,8 @@ async def main() -> None:
             await client.create_project(ProjectCreate(
                 name="profile", objective="o", task_type="t", owner="bench",
                 dataset_name=DATASET, training_yaml_name=TRAINING_YAML))
-            run = await client.start_run("profile", RunCreate(row.FIREHOSE))
+            run = await client.start_run("profile", RunCreate(
+                row.FIREHOSE, output_dir=own_output_dir()))
             await asyncio.sleep(1.0)
             profile = cProfile.Profile()
             profile.enable()

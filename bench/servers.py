@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -189,3 +190,8 @@ def kill_runs(ws: Workspace) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if wrapper is not None and _cmdline_has(wrapper, str(run_dir.resolve())):
                 os.kill(wrapper, signal.SIGKILL)
+
+
+def own_output_dir() -> str:
+    """A run's own output folder: two live runs may not share one (409 output_dir_busy)."""
+    return f"out/{secrets.token_hex(6)}"

@@ -18,7 +18,7 @@ import httpx
 from common.client import TrainyardClient
 from common.models import ProjectCreate, RunCreate
 
-from .servers import DATASET, TRAINING_YAML, Workspace, kill_runs, start_trainyard
+from .servers import DATASET, TRAINING_YAML, Workspace, kill_runs, own_output_dir, start_trainyard
 from .table import Row
 
 __all__ = ["measure"]
@@ -54,7 +54,7 @@ async def measure(ws: Workspace, token: str) -> Row:
             await client.create_project(ProjectCreate(
                 name="stop", objective="o", task_type="t", owner="bench",
                 dataset_name=DATASET, training_yaml_name=TRAINING_YAML))
-            run = await client.start_run("stop", RunCreate(TICKER))
+            run = await client.start_run("stop", RunCreate(TICKER, output_dir=own_output_dir()))
         paths = [f"/projects/stop/runs/{run.id}/events", "/events", "/gpus/events"]
         connected, all_in = [0], asyncio.Event()
         limits = httpx.Limits(max_connections=CLIENTS + 10)

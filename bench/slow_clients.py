@@ -28,7 +28,7 @@ from common.models import RunCreate
 
 from . import interrupt
 from .machine import rss_mib
-from .servers import Process, Workspace
+from .servers import Process, Workspace, own_output_dir
 from .sse_fanout import ClientGroup, Received
 from .table import Row
 
@@ -119,7 +119,8 @@ async def _stored(client: TrainyardClient, project: str, run_id: str) -> None:
 async def measure(ws: Workspace, server: Process, client: TrainyardClient, project: str,
                   token: str) -> list[Row]:
     (ws.workspace / "slow_printer.py").write_text(_PRINTER)
-    run = await client.start_run(project, RunCreate("python3 slow_printer.py"))
+    run = await client.start_run(project, RunCreate("python3 slow_printer.py",
+                                                    output_dir=own_output_dir()))
     path = f"/projects/{project}/runs/{run.id}/events"
     stalled: list[socket.socket] = []
     groups: list[ClientGroup] = []

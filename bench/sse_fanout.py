@@ -62,7 +62,7 @@ from common.models import RunCreate
 
 from . import interrupt
 from .machine import CpuMeter, MachineMeter, rss_mib
-from .servers import REPO, Process, Workspace, _base_env, _spawn, free_port
+from .servers import REPO, Process, Workspace, _base_env, _spawn, free_port, own_output_dir
 from .sse_client import BUCKETS_PER_MS
 from .table import Row
 
@@ -324,7 +324,8 @@ async def run_trainyard(ws: Workspace, server: Process, client: TrainyardClient,
     go.unlink(missing_ok=True)  # left by an earlier measurement with as many subscribers
     command = (f"{shlex.quote(sys.executable)} -c {shlex.quote(_PRODUCER)} "
                f"{shlex.quote(str(go))} {rate:.3f} {WARMUP + WINDOW + 0.5:g}")
-    run = await client.start_run(project, RunCreate(start_command=command))
+    run = await client.start_run(project, RunCreate(start_command=command,
+                                                    output_dir=own_output_dir()))
     path = f"/projects/{project}/runs/{run.id}/events?access_token={token}"
     try:
         group = await ClientGroup.connect(server.port, path, count)

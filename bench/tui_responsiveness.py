@@ -23,7 +23,7 @@ from tui.api import HttpApi
 from tui.app import TrainyardApp
 from tui.screens.run import RunScreen
 
-from .servers import Process
+from .servers import Process, own_output_dir
 from .stats import percentile
 from .table import Row
 
@@ -81,7 +81,7 @@ async def _drive(server: Process, token: str, project: str, run_id: str
 
 async def _view_of(server: Process, client: TrainyardClient, token: str, project: str,
                    command: str) -> tuple[list[float], list[float]]:
-    run = await client.start_run(project, RunCreate(command))
+    run = await client.start_run(project, RunCreate(command, output_dir=own_output_dir()))
     try:
         await asyncio.sleep(1.0)
         return await _drive(server, token, project, run.id)
