@@ -2,10 +2,15 @@
 
 The reference is :mod:`bench.bare_asgi` served by the same uvicorn, same version, same
 options, on the same loopback, returning the very bytes trainyard returned. Both get the
-same wrk command with the same Authorization header; the two servers take turns (warm-up
-1 s each, then trainyard, reference, three times over) so a noisy neighbour or a
-thermal dip hits both, and each side reports its median. The ratio is then what the
+same wrk command with the same Authorization header; the servers take turns (warm-up
+1 s each, then trainyard, reference, floor, three times over) so a noisy neighbour or a
+thermal dip hits all, and each side reports its median. The ratio is then what the
 framework, the token check and the listing (cached until a write) cost.
+
+A third server, :mod:`bench.bare_litestar` (Litestar, one route answering the same
+bytes the same way, nothing else), is the framework's floor: the gap between it and the
+bare app is Litestar's own per-request path, the gap between it and trainyard is
+trainyard's (token and role check, services, four typed filters).
 """
 
 from __future__ import annotations
@@ -90,21 +95,21 @@ async def _fetch_body(client: TrainyardClient) -> tuple[bytes, str]:
     return response.content, response.headers["content-type"]
 
 
-async def _alternate(trainyard_url: str, bare_url: str, token: str
-                     ) -> tuple[list[WrkResult], list[WrkResult]]:
-    await run_wrk(trainyard_url, token, 1)
-    await run_wrk(bare_url, token, 1)
-    ours: list[WrkResult] = []
-    theirs: list[WrkResult] = []
+async def _alternate(urls: list[str], token: str) -> list[list[WrkResult]]:
+    """Each URL's results, the servers taking turns."""
+    for url in urls:
+        await run_wrk(url, token, 1)
+    results: list[list[WrkResult]] = [[] for _ in urls]
     for _ in range(ROUNDS):
-        ours.append(await run_wrk(trainyard_url, token, SECONDS))
-        theirs.append(await run_wrk(bare_url, token, SECONDS))
-    return ours, theirs
+        for url, mine in zip(urls, results, strict=True):
+            mine.append(await run_wrk(url, token, SECONDS))
+    return results
 
 
-def _rows(ours: list[WrkResult], theirs: list[WrkResult]) -> list[Row]:
+def _rows(ours: list[WrkResult], theirs: list[WrkResult], floor: list[WrkResult]) -> list[Row]:
     # Medians: the bare app's figure swings most with other load, so a best-of flatters it.
     rps, ref_rps = median(r.rps for r in ours), median(r.rps for r in theirs)
+    floor_rps = median(r.rps for r in floor)
     p99, ref_p99 = median(r.p99_ms for r in ours), median(r.p99_ms for r in theirs)
     ratio = rps / ref_rps
     label = f"`GET /projects` ({PROJECTS} projects), wrk -t{THREADS} -c{CONNECTIONS}"
@@ -112,6 +117,10 @@ def _rows(ours: list[WrkResult], theirs: list[WrkResult]) -> list[Row]:
         Row(f"{label}: req/s (median of {ROUNDS} × {SECONDS} s, alternating)", f"{rps:,.0f}",
             f"{ref_rps:,.0f} (bare ASGI app, same bytes, same uvicorn)", f"{ratio:.0%}",
             f"≥ {TARGET:.0%}", ratio >= TARGET),
+        Row(f"{label}: req/s against the framework's floor (Litestar, one route answering "
+            f"the same bytes; no auth, services or filters)", f"{rps:,.0f}",
+            f"{floor_rps:,.0f} (the floor is {floor_rps / ref_rps:.0%} of the bare app)",
+            f"{rps / floor_rps:.0%}"),
         Row(f"{label}: p99 latency", f"{p99:.1f} ms", f"{ref_p99:.1f} ms",
             f"{p99 / ref_p99:.1f}×"),
     ]
@@ -122,11 +131,16 @@ async def measure(ws: Workspace, server: Process, client: TrainyardClient,
     body, content_type = await _fetch_body(client)
     bare = start_bare(ws, body, content_type)
     try:
-        ours, theirs = await _alternate(server.url + "/projects", bare.url + "/projects",
-                                        token)
+        floor = start_bare(ws, body, content_type, app="bench.bare_litestar:app")
+        try:
+            ours, theirs, lowest = await _alternate(
+                [server.url + "/projects", bare.url + "/projects", floor.url + "/projects"],
+                token)
+        finally:
+            floor.stop()
     finally:
         bare.stop()
-    return _rows(ours, theirs)
+    return _rows(ours, theirs, lowest)
 
 
 if __name__ == "__main__":

@@ -140,16 +140,19 @@ def start_trainyard(ws: Workspace, token: str, extra: dict[str, str] | None = No
     return proc
 
 
-def start_bare(ws: Workspace, body: bytes, content_type: str) -> Process:
-    """``uvicorn bench.bare_asgi:app`` with the options trainyard's ``uvicorn.run`` uses."""
+def start_bare(ws: Workspace, body: bytes, content_type: str,
+               app: str = "bench.bare_asgi:app") -> Process:
+    """``uvicorn <app>`` (the bare ASGI app unless told) answering with ``body``, with the
+    options trainyard's ``uvicorn.run`` uses."""
     port = free_port()
+    name = app.partition(":")[0].rpartition(".")[2]
     body_file = ws.root / "projects-body.json"
     body_file.write_bytes(body)
     env = _base_env() | {"BENCH_BARE_BODY": str(body_file), "BENCH_BARE_TYPE": content_type}
-    args = ["-m", "uvicorn", "bench.bare_asgi:app", "--host", "127.0.0.1", "--port",
+    args = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port",
             str(port), "--no-access-log", "--log-level", "warning"]
-    proc = _spawn("bare ASGI app", args, env, ws.root / "bare.log", port)
-    proc.wait_ready("/")
+    proc = _spawn(name, args, env, ws.root / f"{name}.log", port)
+    proc.wait_ready("/projects")
     return proc
 
 

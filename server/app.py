@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from .auth import TokenAuth, TokenMiddleware
+from .auth import DOCS_PATH, TokenAuth, TokenMiddleware
 from .body_check import check_body
 from .config import Settings
 from .errors import to_response
@@ -114,7 +114,10 @@ def _services(settings: Settings, executor: Executor, gpu_reader: GpuReader) -> 
 
 async def _check_bodies(request: Request[Any, Any, Any]) -> None:
     """Litestar keeps one ``before_request``: a JSON body must say it is JSON and be
-    shallow (415/400), then every field is checked at once (400 listing them)."""
+    shallow (415/400), then every field is checked at once (400 listing them). A route
+    that takes no body (``data``) has nothing to check."""
+    if request.scope["route_handler"].parsed_data_field is None:
+        return
     await check_json_body(request)
     await check_body(request)
 
@@ -175,7 +178,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         openapi_config=OpenAPIConfig(
             title="Trainyard", version="0.1.0",
             description="Self-hosted control plane for LLM fine-tuning runs.",
-            path="/schema",
+            path=DOCS_PATH,
             render_plugins=[PinnedSwagger(), PinnedRedoc(path="/redoc")],
             components=Components(security_schemes={
                 "BearerToken": SecurityScheme(type="http", scheme="bearer",

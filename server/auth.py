@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.team import ROLES, Role
@@ -48,6 +46,7 @@ __all__ = [
 REFRESH_SECONDS = 4.0
 STREAM_CHECK_SECONDS = 0.5
 ADMIN = "admin"
+DOCS_PATH = "/schema"  # the OpenAPI document and its pages, open to all
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -57,7 +56,11 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
 
     def allows(self, needed: Role) -> bool:
-        return ROLES.index(self.role) >= ROLES.index(needed)
+        return _RANK[self.role] >= _RANK[needed]
+
+
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+_PINNED = Principal(ADMIN, "admin")
 
 
 def hash_token(token: str) -> str:
@@ -111,7 +114,7 @@ class TokenAuth:
 
     async def lookup(self, digest: str) -> Principal | None:
         if self.is_pinned(digest):
-            return Principal(ADMIN, "admin")
+            return _PINNED
         age = time.monotonic() - self._loaded_at
         if age > REFRESH_SECONDS or (digest not in self._known and age > 1.0):
             await self._refresh()
@@ -140,10 +143,23 @@ def authorization(scope: Scope) -> str | None:
     return None
 
 
-def required_role(handler: Any) -> Role:
-    """The role a route needs, from its ``opt``; a route that names none is admin's."""
-    role = handler.opt.get("role")
-    return role if role in ROLES else "admin"
+class Rule(msgspec.Struct, frozen=True):
+    """What the middleware needs to know of a route, worked out once per route."""
+
+    public: bool  # no token asked: ``opt={"public": True}`` and the API docs
+    role: Role  # the role it needs; a route that names none is admin's
+    action: str  # its name in the audit trail
+    query_token: bool  # an event stream: ``?access_token=`` also counts
+
+    @classmethod
+    def of(cls, handler: Any) -> Rule:
+        role = handler.opt.get("role")
+        return cls(public=bool(handler.opt.get("public")) or any(
+                       getattr(layer, "path", None) == DOCS_PATH
+                       for layer in handler.ownership_layers),
+                   role=role if role in ROLES else "admin",
+                   action=str(getattr(handler, "operation_id", None) or handler.handler_name),
+                   query_token=bool(handler.opt.get("query_token")))
 
 
 def _client(scope: Scope) -> str:
@@ -154,47 +170,62 @@ def _client(scope: Scope) -> str:
 _MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class TokenMiddleware(ASGIMiddleware):
+class TokenMiddleware:
     """Requires a token with the route's role on every HTTP route but those marked
     ``opt={"public": True}`` and the API docs, and records mutations and refusals in the
-    audit trail. A middleware, not a guard: Litestar copies the handler for every guard
-    call, which showed in the ``GET /projects`` benchmark."""
+    audit trail.
 
-    scopes = (ScopeType.HTTP,)
-    exclude_opt_key = "public"
-    exclude_path_pattern = ("^/schema",)
+    A plain ASGI middleware factory (Litestar calls it once per route with the route's
+    app), not a guard and not an ``ASGIMiddleware``: Litestar copies the handler for every
+    guard call, and ``ASGIMiddleware`` matches exclusion patterns on every request, both
+    of which showed in the ``GET /projects`` benchmark. What it reads of a route is
+    worked out once per route (:class:`Rule`)."""
 
     def __init__(self, auth: TokenAuth, audit: AuditLog) -> None:
         self.auth = auth
         self.audit = audit
+        self._rules: dict[int, Rule] = {}  # by id() of the route handler, which lives as long
+
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            await self.handle(scope, receive, send, app)
+
+        return middleware
+
+    def rule(self, handler: Any) -> Rule:
+        rule = self._rules.get(id(handler))
+        if rule is None:
+            rule = self._rules[id(handler)] = Rule.of(handler)
+        return rule
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        handler = scope["route_handler"]
+        rule = self.rule(scope["route_handler"])
+        if rule.public:
+            await next_app(scope, receive, send)
+            return
         header = authorization(scope)
-        if header is None and handler.opt.get("query_token"):
+        if header is None and rule.query_token:
             # EventSource cannot send headers: stream routes also take ?access_token=.
             token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(
                 "access_token")
             header = f"Bearer {token[0]}" if token else None
-        action = str(getattr(handler, "operation_id", None) or handler.handler_name)
-        needed = required_role(handler)
         principal: Principal | None = None
         try:
             principal, digest = await self.auth.check(header)
-            if not principal.allows(needed):
-                raise Forbidden(f"this needs role {needed}; user {principal.name!r} is "
-                                f"{principal.role}", details={"role_needed": needed,
+            if not principal.allows(rule.role):
+                raise Forbidden(f"this needs role {rule.role}; user {principal.name!r} is "
+                                f"{principal.role}", details={"role_needed": rule.role,
                                                               "role": principal.role})
         except TrainyardError as exc:
-            self.audit.refused(actor=principal.name if principal else None, action=action,
+            self.audit.refused(actor=principal.name if principal else None, action=rule.action,
                                target=scope["path"], outcome=exc.code,
                                status=exc.status_code, client=_client(scope))
             raise
         scope["user"] = principal
-        if handler.opt.get("query_token") and not self.auth.is_pinned(digest):
+        if rule.query_token and not self.auth.is_pinned(digest):
             await self._watched(scope, receive, send, next_app, digest)
         elif scope.get("method") in _MUTATIONS:
-            await self._audited(scope, receive, send, next_app, principal, action)
+            await self._audited(scope, receive, send, next_app, principal, rule.action)
         else:
             await next_app(scope, receive, send)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.types import ASGIApp
 
 from common.models import Project, ProjectCreate, ProjectStatus, ProjectSummary, ProjectUpdate
 
@@ -14,6 +16,7 @@ from ..services import projects as service
 from ..services import tidying
 from ..services.projects import ProjectFilter
 from ..state import Services
+from .encoded import EncodedJSON
 from .openapi import responses
 from .roles import role
 
@@ -33,7 +36,12 @@ class ProjectController(Controller):
         return await service.create_project(projects=services.projects,
                                             changes=services.changes, data=data)
 
-    @get(operation_id="listProjects", **role("viewer"), responses=responses(400, 401))
+    @get(operation_id="listProjects", **role("viewer"), responses={
+        200: ResponseSpec(list[ProjectSummary], description="Project summaries; the `ETag` "
+                          "header names this listing"),
+        304: ResponseSpec(None, description="The request's `If-None-Match` header named this "
+                          "listing's `ETag`: nothing changed since"),
+        **responses(400, 401)})
     async def list(
         self, services: Svc, request: Request[Any, Any, Any],
         status: FromQuery[ProjectStatus | None] = None,
@@ -43,13 +51,13 @@ class ProjectController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=200,
                                            description="Free text over name, description, "
                                                        "objective, owner, task type, tags")] = None,
-    ) -> Response[list[ProjectSummary]]:
+    ) -> ASGIApp:
         """Project summaries, newest first; ``?owner=me`` lists the caller's."""
         if owner == "me":
             owner = request.user.name
         filters = ProjectFilter(status=status, owner=owner, tag=tag, q=q)
-        body = await service.list_projects(projects=services.projects, filters=filters)
-        return Response(body, media_type=MediaType.JSON)  # type: ignore[arg-type]
+        listing = await service.list_projects(projects=services.projects, filters=filters)
+        return EncodedJSON(listing)
 
     @get("/{project_reference:str}", operation_id="getProject", **role("viewer"),
          responses=responses(401, 404))

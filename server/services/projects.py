@@ -9,13 +9,13 @@ import msgspec
 from common.models import Project, ProjectCreate, ProjectSummary, ProjectUpdate
 
 from ..errors import Conflict, NotFound
-from ..storage.projects import NameTaken, ProjectFilter, ProjectRepository
+from ..storage.projects import EncodedListing, NameTaken, ProjectFilter, ProjectRepository
 from ..storage.runs import RunRepository
 from .names import new_id
 from .streaming.events import RingChannel
 
-__all__ = ["ProjectFilter", "create_project", "get_project", "list_projects", "require_project",
-           "update_project"]
+__all__ = ["EncodedListing", "ProjectFilter", "create_project", "get_project", "list_projects",
+           "require_project", "update_project"]
 
 
 def _name_taken(name: str) -> Conflict:
@@ -48,7 +48,8 @@ async def get_project(*, projects: ProjectRepository, runs: RunRepository, ref: 
     return Project(**_fields(summary), runs=await runs.list_for_project(summary.id))
 
 
-async def list_projects(*, projects: ProjectRepository, filters: ProjectFilter) -> bytes:
+async def list_projects(*, projects: ProjectRepository, filters: ProjectFilter
+                        ) -> EncodedListing:
     """The listing, already encoded (it is the hottest read of list views and scripts)."""
     return await projects.list_encoded(filters)
 

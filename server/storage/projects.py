@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import Any
 
@@ -11,7 +12,7 @@ from common.models import ProjectCreate, ProjectSummary
 
 from .db import Database, now_iso
 
-__all__ = ["NameTaken", "ProjectFilter", "ProjectRepository"]
+__all__ = ["EncodedListing", "NameTaken", "ProjectFilter", "ProjectRepository"]
 
 _COLUMNS = (
     "id, name, description, status, objective, task_type, owner, dataset_name, "
@@ -43,6 +44,18 @@ class ProjectFilter(msgspec.Struct, kw_only=True):
     q: str | None = None
 
 
+class EncodedListing(msgspec.Struct, frozen=True):
+    """A listing as the JSON bytes a client gets, and the entity tag naming those bytes
+    (a hash of them: it stays right across restarts, when no version counter would)."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes) -> EncodedListing:
+        return cls(body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
+
+
 class ProjectRepository:
     """Project rows. Listings are also kept encoded, keyed by their filters: this server
     is the only writer, so every write here (or a run that counts in ``runs_started``)
@@ -50,20 +63,20 @@ class ProjectRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._encoded: dict[tuple[str | None, ...], bytes] = {}
+        self._encoded: dict[tuple[str | None, ...], EncodedListing] = {}
         self._version = 0
 
     def changed(self) -> None:
         self._version += 1
         self._encoded.clear()
 
-    async def list_encoded(self, filters: ProjectFilter) -> bytes:
-        """``list(filters)`` as JSON bytes, from the cache when nothing changed since."""
+    async def list_encoded(self, filters: ProjectFilter) -> EncodedListing:
+        """``list(filters)`` encoded, from the cache when nothing changed since."""
         key = (filters.status, filters.owner, filters.tag, filters.q)
         cached = self._encoded.get(key)
         if cached is None:
             version = self._version
-            cached = msgspec.json.encode(await self.list(filters))
+            cached = EncodedListing.of(msgspec.json.encode(await self.list(filters)))
             if version == self._version:  # no write landed while we read
                 if len(self._encoded) >= 256:
                     self._encoded.clear()

@@ -111,6 +111,33 @@ async def test_list_is_newest_first_and_filters(client: TrainyardClient) -> None
     assert [p.name for p in await client.list_projects(q="100%")] == []
 
 
+async def test_listing_names_its_etag_and_answers_304_until_something_changes(
+        client: TrainyardClient, server: Server) -> None:
+    await client.create_project(project_body("alpha", owner="ann"))
+    first = httpx.get(f"{server.url}/projects", headers=AUTH)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-cache"
+
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = httpx.get(f"{server.url}/projects", headers={**AUTH, "If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again.content == b"" and again.headers["etag"] == etag
+    stale = httpx.get(f"{server.url}/projects", headers={**AUTH, "If-None-Match": '"other"'})
+    assert stale.status_code == 200 and stale.content == first.content
+
+    # A filtered listing is other bytes, so another tag; a write changes both.
+    filtered = httpx.get(f"{server.url}/projects", params={"owner": "bob"}, headers=AUTH)
+    assert filtered.json() == [] and filtered.headers["etag"] != etag
+    await client.create_project(project_body("beta", owner="bob"))
+    changed = httpx.get(f"{server.url}/projects", headers={**AUTH, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert [p["name"] for p in changed.json()] == ["beta", "alpha"]
+
+    # Without a token there is no listing and no tag: the check comes first.
+    refused = httpx.get(f"{server.url}/projects", headers={"If-None-Match": "*"})
+    assert refused.status_code == 401 and "etag" not in refused.headers
+
+
 async def test_get_by_id_or_url_encoded_chinese_name(client: TrainyardClient,
                                                      server: Server) -> None:
     created = await client.create_project(project_body("中文摘要系统"))
