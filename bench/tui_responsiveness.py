@@ -106,3 +106,10 @@ async def measure(server: Process, client: TrainyardClient, token: str,
             f"{percentile(quiet_lag, 0.99):.0f} ms (a quiet run)", "—",
             f"p99 < {LAG_P99_TARGET_MS} ms", lag_p99 < LAG_P99_TARGET_MS),
     ]
+
+
+if __name__ == "__main__":
+    from .standalone import run, with_server
+
+    run(with_server(lambda _ws, server, client, project, token:
+                    measure(server, client, token, project)))

@@ -167,6 +167,9 @@ _VIEWS: dict[str, View] = {
     "new-run": View(keys(project, "n")),
     "run": View(run),
     "run-artifacts": View(keys(run, "2")),
+    # Focus moves back to the log: its tint returns, the table's goes (the screen no
+    # longer repaints whole on focus changes, tui/screens/base.py).
+    "run-log-again": View(keys(run, "2", "1")),
     "run-gpu": View(keys(run, "3")),
     "run-details": View(keys(run, "4")),
     "run-cancel": View(keys(run, "c")),

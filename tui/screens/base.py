@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 
 from ..widgets import TopBar
 from ..widgets.keys_footer import KeysFooter
@@ -15,6 +17,13 @@ __all__ = ["ViewScreen"]
 
 class ViewScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [Binding("escape", "back", "Back")]
+
+    # Textual repaints the whole screen when focus moves (``Screen.focused`` is a
+    # repainting reactive), though the widgets whose focus styles change are refreshed by
+    # the stylesheet on their own. A tab switch moves focus to the tab's widget, and that
+    # full repaint of every widget was most of the switch: the event loop stalled 40-50 ms
+    # on each (bench/tui_responsiveness.py, even beside a quiet run).
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def crumbs(self) -> tuple[str, ...]:
         return ()

@@ -68,7 +68,7 @@ class RunActions(ViewScreen):
     # -- tabs and the log -------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        focus = {"tab-log": "#log RichLog", "tab-artifacts": "#artifacts"}.get(tab)
+        focus = {"tab-log": "#log LogLines", "tab-artifacts": "#artifacts"}.get(tab)
         if focus:
             self.query_one(focus).focus()
 
