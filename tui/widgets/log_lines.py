@@ -155,11 +155,11 @@ class LogLines(ScrollView, can_focus=True):
             self._rewrap()
 
     def on_resize(self) -> None:
-        if self._wrap and self._content_width() != self._wrap_width:
+        if self._wrap and max(self._content_width(), 1) != self._wrap_width:
             self._rewrap()
 
     def _rewrap(self) -> None:
-        self._wrap_width = self._content_width()
+        self._wrap_width = max(self._content_width(), 1)
         self._ends = (list(accumulate(self._height(e, n) for e, n in
                                       zip(self._entries, self._lengths, strict=True)))
                       if self._wrap else [])
@@ -169,7 +169,10 @@ class LogLines(ScrollView, can_focus=True):
         self.refresh()
 
     def _height(self, entry: LogEntry, length: int) -> int:
-        return 1 if length <= self._wrap_width else len(self._wrapped(entry))
+        """Rows the entry takes wrapped (rendered only when drawn, by :meth:`_wrapped`)."""
+        if length <= self._wrap_width:
+            return 1
+        return len(log_line(entry, self.tz).wrap(self.app.console, self._wrap_width))
 
     def _wrapped(self, entry: LogEntry) -> list[Strip]:
         key = (entry.seq, self._wrap_width)
@@ -177,7 +180,7 @@ class LogLines(ScrollView, can_focus=True):
         if rows is None:
             console = self.app.console
             rows = [Strip(list(line.render(console)), line.cell_len)
-                    for line in self._text(entry).wrap(console, max(self._wrap_width, 1))]
+                    for line in self._text(entry).wrap(console, self._wrap_width)]
             self._rows[key] = rows
         return rows
 

@@ -122,3 +122,6 @@ async def test_wrapped_rows_follow_the_width() -> None:
                                            if "word" in r]) == 6, what="six rows at 60")
         log.wrap = False
         await wait_for(pilot, lambda: "word039" not in screen_text(pilot), what="unwrapped")
+        app.query_one(LogLines).focus()
+        await pilot.press(*["right"] * 270)  # one row each: scroll sideways to its end
+        await wait_for_text(pilot, "word039")
