@@ -41,7 +41,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # tabs are expanded first
 def log_line(entry: LogEntry, tz: tzinfo | None, needle: str = "") -> Text:
     """One entry as shown: its time, dimmed; trainyard's own lines marked; the search
     term highlighted. Control characters show as ``�`` (they would move the cursor)."""
-    line = Text(clock_time(entry.timestamp, tz) + " ", style="dim")
+    line = Text()
+    line.append(clock_time(entry.timestamp, tz) + " ", style="dim")  # a span: the time only
     style = LEVEL_STYLE.get(entry.level.upper(), "")
     if entry.stream == "system":
         line.append("trainyard ", style="blue")
