@@ -28,6 +28,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from common.team import ROLES, Role
 
 from .errors import Forbidden, TrainyardError, Unauthorized
+from .scope_headers import header
 from .services.audit import AuditLog
 from .services.streaming.response import REVOKED_KEY
 from .storage.db import Database
@@ -136,11 +137,8 @@ class TokenAuth:
 
 
 def authorization(scope: Scope) -> str | None:
-    """The request's ``Authorization`` header, straight from the ASGI scope."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return str(value.decode("latin-1"))
-    return None
+    """The request's ``Authorization`` header."""
+    return header(scope, b"authorization")
 
 
 class Rule(msgspec.Struct, frozen=True):

@@ -46,10 +46,8 @@ def _is_json(content_type: str) -> bool:
 
 
 async def check_json_body(request: Request[Any, Any, Any]) -> None:
-    """``before_request`` hook: the body of a handler that takes ``data`` is JSON, and
+    """``before_request`` hook, for a handler that takes ``data``: its body is JSON, and
     shallow enough."""
-    if "data" not in request.route_handler.parsed_fn_signature.parameters:
-        return
     body = await request.body()
     if not body:
         return  # an optional body left out; a required one fails validation as before

@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from litestar.types import Receive, Scope, Send
 
+from ..scope_headers import header
 from ..services.projects import EncodedListing
 
-__all__ = ["EncodedJSON", "if_none_match", "matches"]
-
-
-def if_none_match(scope: Scope) -> str | None:
-    """The request's ``If-None-Match``, straight from the ASGI scope."""
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            return str(value.decode("latin-1"))
-    return None
+__all__ = ["EncodedJSON", "matches"]
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
@@ -48,7 +41,7 @@ class EncodedJSON:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         listing = self.listing
         head = [(b"etag", listing.etag.encode()), (b"cache-control", b"no-cache")]
-        if matches(if_none_match(scope), listing.etag):
+        if matches(header(scope, b"if-none-match"), listing.etag):
             await send({"type": "http.response.start", "status": 304, "headers": head})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
