@@ -122,16 +122,15 @@ class LogLines(ScrollView, can_focus=True):
         self.refresh()
 
     def _append(self, entries: Sequence[LogEntry]) -> None:
-        lengths = [log_line(entry, self.tz).cell_len for entry in entries]
+        texts = [log_line(entry, self.tz) for entry in entries]
+        lengths = [text.cell_len for text in texts]
         self._entries.extend(entries)
         self._seqs.extend(entry.seq for entry in entries)
         self._lengths.extend(lengths)
         self._widest = max([self._widest, *lengths])
         if self._wrap:
-            total = self._ends[-1] if self._ends else 0
-            for entry, length in zip(entries, lengths, strict=True):
-                total += self._height(entry, length)
-                self._ends.append(total)
+            start = self._ends[-1] if self._ends else 0
+            self._ends.extend(start + rows for rows in accumulate(map(self._height, texts)))
 
     def _drop_before(self, seq: int) -> int:
         """Drop entries older than ``seq``; how many rows went."""
@@ -161,19 +160,21 @@ class LogLines(ScrollView, can_focus=True):
 
     def _rewrap(self) -> None:
         self._wrap_width = max(self._content_width(), 1)
-        self._ends = (list(accumulate(self._height(e, n) for e, n in
-                                      zip(self._entries, self._lengths, strict=True)))
+        width = self._wrap_width
+        self._ends = (list(accumulate(1 if length <= width else self._height(log_line(e, self.tz))
+                                      for e, length in zip(self._entries, self._lengths,
+                                                           strict=True)))
                       if self._wrap else [])
         self._resized()
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
-    def _height(self, entry: LogEntry, length: int) -> int:
-        """Rows the entry takes wrapped (rendered only when drawn, by :meth:`_wrapped`)."""
-        if length <= self._wrap_width:
+    def _height(self, text: Text) -> int:
+        """Rows an entry's text takes wrapped (rendered only when drawn: :meth:`_wrapped`)."""
+        if text.cell_len <= self._wrap_width:
             return 1
-        return len(log_line(entry, self.tz).wrap(self.app.console, self._wrap_width))
+        return len(text.wrap(self.app.console, self._wrap_width))
 
     def _wrapped(self, entry: LogEntry) -> list[Strip]:
         key = (entry.seq, self._wrap_width)
