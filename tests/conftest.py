@@ -130,6 +130,15 @@ def server(tmp_path: Path, workspace: Path) -> Iterator[Server]:
     srv.stop()
 
 
+def module_server(factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+    """For a module-scoped fixture: a server of the module's own, on an empty workspace."""
+    root = factory.mktemp(name)
+    (root / "workspace").mkdir()
+    srv = Server(data_dir=root / "data", workspace=root / "workspace").start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture
 async def client(server: Server) -> AsyncIterator[TrainyardClient]:
     async with server.client() as api:

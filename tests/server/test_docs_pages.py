@@ -10,16 +10,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ..conftest import Server
+from ..conftest import Server, module_server
 
 
 @pytest.fixture(scope="module")
 def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("docs")
-    (root / "workspace").mkdir()
-    srv = Server(data_dir=root / "data", workspace=root / "workspace").start()
-    yield srv
-    srv.stop()
+    yield from module_server(tmp_path_factory, "docs")
 
 
 @pytest.mark.parametrize(("path", "viewer"), [("/schema/swagger", "SwaggerUIBundle"),

@@ -13,18 +13,14 @@ import pytest
 
 from server.http_limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES
 
-from ..conftest import TOKEN, Server
+from ..conftest import TOKEN, Server, module_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def limits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("limits")
-    (root / "workspace").mkdir()
-    srv = Server(data_dir=root / "data", workspace=root / "workspace").start()
-    yield srv
-    srv.stop()
+    yield from module_server(tmp_path_factory, "limits")
 
 
 def _rss_kib(srv: Server) -> int:
