@@ -5,6 +5,8 @@
 set -euo pipefail
 
 say() { printf 'bench-deps: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 pkgs=()
 command -v wrk >/dev/null || pkgs+=(wrk)
@@ -14,8 +16,5 @@ if [[ $(id -u) -ne 0 ]]; then
   say "missing: ${pkgs[*]}; install with: sudo apt-get install ${pkgs[*]} (or run make bench as root)"
   exit 1
 fi
-say "installing ${pkgs[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=300 update >&2
-apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${pkgs[@]}" >&2
+apt_install "${pkgs[@]}"
 command -v wrk >/dev/null || { say "wrk still missing after apt-get install"; exit 1; }

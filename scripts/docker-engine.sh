@@ -23,15 +23,9 @@ die() { say "ERROR: $*"; exit 1; }
 dk() { docker -H "$DOCKER_HOST_URL" "$@"; }
 # `timeout`: a socket whose daemon is wedged must not hang us forever.
 answers() { timeout 10 docker -H "$DOCKER_HOST_URL" version >/dev/null 2>&1; }
-# Alive and not a zombie (pid 1 in some sandboxes never reaps orphans).
-alive() { [[ -r /proc/$1/stat ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]; }
-# PID from the pidfile, only if it is a live dockerd (pids get reused).
-dockerd_pid() {
-  local pid
-  pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" \
-    && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]] && echo "$pid"
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+dockerd_pid() { daemon_pid "$PIDFILE" dockerd; }
 
 ensure_installed() {
   local pkgs=()
@@ -41,10 +35,7 @@ ensure_installed() {
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y* ]] \
       && ! command -v apparmor_parser >/dev/null; then pkgs+=(apparmor); fi
   ((${#pkgs[@]})) || return 0
-  say "installing ${pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update >&2
-  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${pkgs[@]}" >&2
+  apt_install "${pkgs[@]}"
 }
 
 # Poll until the engine answers (0), dockerd $1 dies (1) or we time out (2).

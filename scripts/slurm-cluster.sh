@@ -19,14 +19,8 @@ START_TIMEOUT_S=30
 
 say() { printf 'slurm-cluster: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
-alive() { [[ -r /proc/$1/stat ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]; }
-# The pid in pidfile $1, only if it is a live $2 (pids get reused).
-daemon_pid() {
-  local pid
-  pid=$(cat "$1" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] \
-    && echo "$pid"
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 ctld_pid() { daemon_pid "$S/run/slurmctld.pid" slurmctld; }
 slurmd_pid() { daemon_pid "$S/run/slurmd.pid" slurmd; }
 answers() { timeout 10 sinfo -h -o %t >/dev/null 2>&1; }
@@ -39,10 +33,7 @@ ensure_installed() {
   command -v sbatch >/dev/null || pkgs+=(slurm-client)
   command -v munged >/dev/null || pkgs+=(munge)
   ((${#pkgs[@]})) || return 0
-  say "installing ${pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update >&2
-  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${pkgs[@]}" >&2
+  apt_install "${pkgs[@]}"
 }
 
 ensure_munge() {
