@@ -179,13 +179,14 @@ def _cmdline_has(pid: int, text: str) -> bool:
 
 
 def kill_runs(ws: Workspace) -> None:
-    """SIGKILL the process group and wrapper of every run under ``ws`` still going.
+    """SIGKILL the process group and wrapper of every run under ``ws`` still going, its
+    own and those of the workspaces nested in it (rows that start a server of their own).
 
     Pids come from the files the run wrapper writes; each is checked to still be ours
     (command: working directory in our workspace; wrapper: our run folder on its command
     line) so a recycled pid is never signalled.
     """
-    for run_dir in sorted((ws.data_dir / "runs").glob("*")):
+    for run_dir in sorted({*ws.data_dir.glob("runs/*"), *ws.root.glob("*/data/runs/*")}):
         pgid, wrapper = _read_pid(run_dir / "pgid"), _read_pid(run_dir / "wrapper.pid")
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if pgid is not None and _cwd_under(pgid, ws.root):
